@@ -1,0 +1,223 @@
+"""Config: every setting of the model, training and detection, with matterport's names.
+
+Subclass it and override UPPER_CASE fields, as with matterport's ``mrcnn.config.Config``::
+
+    class BalloonConfig(Config):
+        NAME = "balloon"
+        NUM_CLASSES = 1 + 1      # background + balloon
+        IMAGES_PER_GPU = 2
+
+A config is checked when it is built and again when a model takes it; a bad value raises
+ConfigError saying what to change. ``to_json`` / ``from_json`` round-trip every field, which is
+how checkpoints carry their config.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+RESIZE_MODES = ("square", "pad64", "crop", "none")
+LOSS_NAMES = ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox_loss",
+              "mrcnn_mask_loss")
+BUILTIN_BACKBONES = ("resnet50", "resnet101", "small")
+
+
+class Config:
+    """Base configuration. Field meanings and defaults follow matterport's Mask_RCNN."""
+
+    NAME = None  # short name of the experiment; checkpoints and log folders use it
+    GPU_COUNT = 1
+    IMAGES_PER_GPU = 2
+    STEPS_PER_EPOCH = 1000
+    VALIDATION_STEPS = 50
+
+    # Backbone: "resnet50", "resnet101", "small" (a narrow ResNet for CPU work), or a callable
+    # f(input_image, train_bn) -> [C2, C3, C4, C5] (a longer list is accepted; its last four
+    # entries are used). Strides of the feature maps P2..P6, in pixels.
+    BACKBONE = "resnet101"
+    BACKBONE_STRIDES = [4, 8, 16, 32, 64]
+    FPN_CLASSIF_FC_LAYERS_SIZE = 1024
+    TOP_DOWN_PYRAMID_SIZE = 256
+    MASK_HEAD_CHANNELS = 256
+
+    NUM_CLASSES = 1  # background included
+
+    # Anchors: side length in pixels of the square anchor on each level, and aspect ratios.
+    RPN_ANCHOR_SCALES = (32, 64, 128, 256, 512)
+    RPN_ANCHOR_RATIOS = [0.5, 1, 2]
+    RPN_ANCHOR_STRIDE = 1
+    RPN_NMS_THRESHOLD = 0.7
+    RPN_TRAIN_ANCHORS_PER_IMAGE = 256
+    PRE_NMS_LIMIT = 6000
+    POST_NMS_ROIS_TRAINING = 2000
+    POST_NMS_ROIS_INFERENCE = 1000
+
+    # Instance masks are stored cropped to their box and resized to this shape during training.
+    USE_MINI_MASK = True
+    MINI_MASK_SHAPE = (56, 56)
+
+    # "square": resize so the short side is IMAGE_MIN_DIM and the long side at most
+    # IMAGE_MAX_DIM, then pad to IMAGE_MAX_DIM x IMAGE_MAX_DIM. "pad64": resize as square, pad
+    # each side to a multiple of 64. "crop": random IMAGE_MIN_DIM crops (training only).
+    # "none": no resize, pad to a multiple of 64.
+    IMAGE_RESIZE_MODE = "square"
+    IMAGE_MIN_DIM = 800
+    IMAGE_MAX_DIM = 1024
+    IMAGE_MIN_SCALE = 0
+    IMAGE_CHANNEL_COUNT = 3
+    MEAN_PIXEL = np.array([123.7, 116.8, 103.9])
+
+    TRAIN_ROIS_PER_IMAGE = 200
+    ROI_POSITIVE_RATIO = 0.33
+    POOL_SIZE = 7
+    MASK_POOL_SIZE = 14
+    MASK_SHAPE = [28, 28]
+    MAX_GT_INSTANCES = 100
+
+    RPN_BBOX_STD_DEV = np.array([0.1, 0.1, 0.2, 0.2])
+    BBOX_STD_DEV = np.array([0.1, 0.1, 0.2, 0.2])
+
+    DETECTION_MAX_INSTANCES = 100
+    DETECTION_MIN_CONFIDENCE = 0.7
+    DETECTION_NMS_THRESHOLD = 0.3
+
+    LEARNING_RATE = 0.001
+    LEARNING_MOMENTUM = 0.9
+    WEIGHT_DECAY = 0.0001
+    GRADIENT_CLIP_NORM = 5.0
+    LOSS_WEIGHTS = {name: 1.0 for name in LOSS_NAMES}
+    USE_RPN_ROIS = True
+    TRAIN_BN = False  # batch norm layers stay frozen: batches are too small to estimate them
+
+    def __init__(self) -> None:
+        self.validate()
+
+    # ----------------------------------------------------------------- derived fields
+    @property
+    def BATCH_SIZE(self) -> int:
+        return int(self.IMAGES_PER_GPU) * int(self.GPU_COUNT)
+
+    @property
+    def IMAGE_SHAPE(self) -> np.ndarray:
+        side = self.IMAGE_MIN_DIM if self.IMAGE_RESIZE_MODE == "crop" else self.IMAGE_MAX_DIM
+        return np.array([side, side, self.IMAGE_CHANNEL_COUNT])
+
+    @property
+    def IMAGE_META_SIZE(self) -> int:
+        return 1 + 3 + 3 + 4 + 1 + int(self.NUM_CLASSES)
+
+    # ----------------------------------------------------------------- checks
+    def validate(self) -> None:
+        """Raise ConfigError naming the first field whose value cannot work."""
+
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise ConfigError(f"{type(self).__name__}: {message}")
+
+        for name in ("NUM_CLASSES", "GPU_COUNT", "IMAGES_PER_GPU", "STEPS_PER_EPOCH",
+                     "IMAGE_MAX_DIM", "IMAGE_MIN_DIM", "MAX_GT_INSTANCES", "TRAIN_ROIS_PER_IMAGE",
+                     "DETECTION_MAX_INSTANCES", "POST_NMS_ROIS_TRAINING",
+                     "POST_NMS_ROIS_INFERENCE", "PRE_NMS_LIMIT", "RPN_TRAIN_ANCHORS_PER_IMAGE"):
+            value = getattr(self, name)
+            need(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1,
+                 f"{name} must be a positive integer, got {value!r}")
+        need(self.IMAGE_RESIZE_MODE in RESIZE_MODES,
+             f"IMAGE_RESIZE_MODE must be one of {RESIZE_MODES}, got {self.IMAGE_RESIZE_MODE!r}")
+        if self.IMAGE_RESIZE_MODE in ("square", "pad64"):
+            need(self.IMAGE_MAX_DIM % 64 == 0,
+                 f"IMAGE_MAX_DIM must be divisible by 64 (the backbone halves the image 6 times), "
+                 f"got {self.IMAGE_MAX_DIM}; use {max(64, round(self.IMAGE_MAX_DIM / 64) * 64)}")
+            need(self.IMAGE_MIN_DIM <= self.IMAGE_MAX_DIM,
+                 f"IMAGE_MIN_DIM ({self.IMAGE_MIN_DIM}) must not exceed IMAGE_MAX_DIM "
+                 f"({self.IMAGE_MAX_DIM})")
+        if self.IMAGE_RESIZE_MODE == "crop":
+            need(self.IMAGE_MIN_DIM % 64 == 0,
+                 f"IMAGE_MIN_DIM must be divisible by 64 in crop mode, got {self.IMAGE_MIN_DIM}")
+        need(callable(self.BACKBONE) or self.BACKBONE in BUILTIN_BACKBONES,
+             f"BACKBONE must be one of {BUILTIN_BACKBONES} or a callable, got {self.BACKBONE!r}")
+        need(len(self.BACKBONE_STRIDES) == 5,
+             f"BACKBONE_STRIDES needs 5 strides (P2..P6), got {list(self.BACKBONE_STRIDES)}")
+        need(len(self.RPN_ANCHOR_SCALES) == len(self.BACKBONE_STRIDES),
+             f"RPN_ANCHOR_SCALES needs one scale per pyramid level "
+             f"({len(self.BACKBONE_STRIDES)}), got {len(self.RPN_ANCHOR_SCALES)}")
+        need(len(self.RPN_ANCHOR_RATIOS) >= 1 and all(r > 0 for r in self.RPN_ANCHOR_RATIOS),
+             f"RPN_ANCHOR_RATIOS must be positive numbers, got {self.RPN_ANCHOR_RATIOS}")
+        need(len(np.ravel(self.MEAN_PIXEL)) == self.IMAGE_CHANNEL_COUNT,
+             f"MEAN_PIXEL has {len(np.ravel(self.MEAN_PIXEL))} values but IMAGE_CHANNEL_COUNT "
+             f"is {self.IMAGE_CHANNEL_COUNT}")
+        need(list(self.MASK_SHAPE) == [2 * self.MASK_POOL_SIZE] * 2,
+             f"MASK_SHAPE must be twice MASK_POOL_SIZE (the mask head upsamples once), got "
+             f"MASK_SHAPE={list(self.MASK_SHAPE)}, MASK_POOL_SIZE={self.MASK_POOL_SIZE}")
+        need(0 < self.ROI_POSITIVE_RATIO <= 1 and
+             int(self.TRAIN_ROIS_PER_IMAGE * self.ROI_POSITIVE_RATIO) >= 1,
+             "TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO must allow at least one positive ROI")
+        need(0 <= self.DETECTION_MIN_CONFIDENCE <= 1,
+             f"DETECTION_MIN_CONFIDENCE must be in [0, 1], got {self.DETECTION_MIN_CONFIDENCE}")
+        for name in ("DETECTION_NMS_THRESHOLD", "RPN_NMS_THRESHOLD"):
+            need(0 < getattr(self, name) <= 1, f"{name} must be in (0, 1]")
+        unknown = set(self.LOSS_WEIGHTS) - set(LOSS_NAMES)
+        need(not unknown, f"LOSS_WEIGHTS has unknown keys {sorted(unknown)}; known: {LOSS_NAMES}")
+        need(self.LEARNING_RATE > 0, f"LEARNING_RATE must be positive, got {self.LEARNING_RATE}")
+        need(len(self.MINI_MASK_SHAPE) == 2 and min(self.MINI_MASK_SHAPE) >= 1,
+             f"MINI_MASK_SHAPE must be (height, width), got {self.MINI_MASK_SHAPE}")
+
+    # ----------------------------------------------------------------- serialisation
+    def fields(self) -> dict[str, Any]:
+        """All UPPER_CASE settings, derived ones included, as plain Python values."""
+        out = {}
+        for name in sorted(dir(self)):
+            if not name.isupper() or name.startswith("_"):
+                continue
+            value = getattr(self, name)
+            if callable(value):
+                value = getattr(value, "__name__", repr(value))
+            elif isinstance(value, np.ndarray):
+                value = value.tolist()
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, np.generic):
+                value = value.item()
+            out[name] = value
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.fields(), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        """A config whose fields are ``values`` (derived fields are recomputed, not read)."""
+        derived = {"BATCH_SIZE", "IMAGE_SHAPE", "IMAGE_META_SIZE"}
+        attrs = {}
+        for name, value in values.items():
+            if name in derived:
+                continue
+            if not name.isupper():
+                raise ConfigError(f"config field names are UPPER_CASE, got {name!r}")
+            if name in ("MEAN_PIXEL", "RPN_BBOX_STD_DEV", "BBOX_STD_DEV"):
+                value = np.array(value, dtype=np.float64)
+            attrs[name] = value
+        if isinstance(attrs.get("BACKBONE"), str) and attrs["BACKBONE"] not in BUILTIN_BACKBONES:
+            raise ConfigError(f"the saved config names a custom backbone "
+                              f"{attrs['BACKBONE']!r}; pass a Config with that callable instead")
+        klass = type(f"{cls.__name__}FromFile", (cls,), attrs)
+        return klass()
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"config JSON is malformed at line {err.lineno} column "
+                              f"{err.colno}: {err.msg}") from None
+        return cls.from_dict(values)
+
+    def display(self) -> None:
+        """Print every setting, one a line, as matterport's Config.display() did."""
+        print("Configurations:")
+        for name, value in self.fields().items():
+            print(f"{name:30} {value}")
+        print()

@@ -51,6 +51,7 @@ class Config:
     RPN_ANCHOR_RATIOS = [0.5, 1, 2]
     RPN_ANCHOR_STRIDE = 1
     RPN_NMS_THRESHOLD = 0.7
+    RPN_HEAD_CHANNELS = 512  # channels of rpn_conv_shared
     RPN_TRAIN_ANCHORS_PER_IMAGE = 256
     PRE_NMS_LIMIT = 6000
     POST_NMS_ROIS_TRAINING = 2000
@@ -90,7 +91,6 @@ class Config:
     WEIGHT_DECAY = 0.0001
     GRADIENT_CLIP_NORM = 5.0
     LOSS_WEIGHTS = {name: 1.0 for name in LOSS_NAMES}
-    USE_RPN_ROIS = True
     TRAIN_BN = False  # batch norm layers stay frozen: batches are too small to estimate them
 
     def __init__(self) -> None:

@@ -123,10 +123,13 @@ def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=No
         image, meta, class_ids, boxes, masks = tf.numpy_function(
             load, [index], [tf.uint8, tf.float32, tf.int32, tf.int32, tf.bool], stateful=True)
         mh, mw = (config.MINI_MASK_SHAPE if config.USE_MINI_MASK else (None, None))
-        image.set_shape([None, None, 3])
+        fixed = config.IMAGE_RESIZE_MODE in ("square", "crop")
+        image.set_shape(list(config.IMAGE_SHAPE[:2]) + [3] if fixed else [None, None, 3])
         meta.set_shape([config.IMAGE_META_SIZE])
         class_ids.set_shape([None])
         boxes.set_shape([None, 4])
+        if not config.USE_MINI_MASK and fixed:
+            mh, mw = config.IMAGE_SHAPE[:2]
         masks.set_shape([mh, mw, None])
         return {"image": image, "image_meta": meta, "gt_class_ids": class_ids,
                 "gt_boxes": tf.cast(boxes, tf.float32), "gt_masks": masks}

@@ -1,0 +1,47 @@
+"""Anchors: a grid of boxes of one scale and several aspect ratios on each pyramid level.
+
+Matterport's layout: for level i, anchors of side ``scales[i]`` pixels (area scale**2) and
+each ratio (width / height), centred on every ``anchor_stride``-th cell of a feature map of
+stride ``strides[i]``, centres at cell * stride (not cell centres); levels concatenated P2..P6,
+within a level ordered by (row, column, ratio).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def level_anchors(scale: float, ratios, feature_shape, feature_stride: int,
+                  anchor_stride: int = 1) -> np.ndarray:
+    """(rows * cols * len(ratios), 4) float32 pixel boxes (y1, x1, y2, x2) for one level."""
+    ratios = np.asarray(ratios, dtype=np.float64)
+    heights = scale / np.sqrt(ratios)
+    widths = scale * np.sqrt(ratios)
+    ys = np.arange(0, feature_shape[0], anchor_stride) * feature_stride
+    xs = np.arange(0, feature_shape[1], anchor_stride) * feature_stride
+    cy, cx = np.meshgrid(ys, xs, indexing="ij")
+    cy = cy[..., None].astype(np.float64)
+    cx = cx[..., None].astype(np.float64)
+    boxes = np.stack(np.broadcast_arrays(cy - 0.5 * heights, cx - 0.5 * widths,
+                                         cy + 0.5 * heights, cx + 0.5 * widths), axis=-1)
+    return boxes.reshape(-1, 4).astype(np.float32)
+
+
+def pyramid_anchors(config, image_shape) -> np.ndarray:
+    """(A, 4) float32 anchors in pixels of a padded image of ``image_shape`` (H, W, ...)."""
+    h, w = int(image_shape[0]), int(image_shape[1])
+    out = []
+    for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
+        shape = (int(np.ceil(h / stride)), int(np.ceil(w / stride)))
+        out.append(level_anchors(scale, config.RPN_ANCHOR_RATIOS, shape, stride,
+                                 config.RPN_ANCHOR_STRIDE))
+    return np.concatenate(out, axis=0)
+
+
+def normalized_pyramid_anchors(config, image_shape) -> np.ndarray:
+    """``pyramid_anchors`` divided by (H, W, H, W): the graph's 0..1 coordinates."""
+    h, w = float(image_shape[0]), float(image_shape[1])
+    return pyramid_anchors(config, image_shape) / np.array([h, w, h, w], dtype=np.float32)
+
+
+def anchors_per_location(config) -> int:
+    return len(config.RPN_ANCHOR_RATIOS)

@@ -1,0 +1,77 @@
+"""Mask head (matterport's ``build_fpn_mask_graph``), its loss, and pasting its masks back."""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+from .backbone import BN_EPSILON
+
+
+def build_mask_head(config) -> keras.Model:
+    """(M, MASK_POOL_SIZE, MASK_POOL_SIZE, C) pooled ROIs -> mask logits
+    (M, 2*MASK_POOL_SIZE, 2*MASK_POOL_SIZE, NUM_CLASSES); a sigmoid makes them probabilities."""
+    channels = config.MASK_HEAD_CHANNELS
+    s = config.MASK_POOL_SIZE
+    x = pooled = keras.Input(shape=(s, s, config.TOP_DOWN_PYRAMID_SIZE), name="input_mask_rois")
+    for i in range(1, 5):
+        x = layers.Conv2D(channels, 3, padding="same", name=f"mrcnn_mask_conv{i}")(x)
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"mrcnn_mask_bn{i}")(x)
+        x = layers.Activation("relu")(x)
+    x = layers.Conv2DTranspose(channels, 2, strides=2, activation="relu",
+                               name="mrcnn_mask_deconv")(x)
+    logits = layers.Conv2D(config.NUM_CLASSES, 1, name="mrcnn_mask")(x)
+    return keras.Model(pooled, logits, name="mask_head")
+
+
+def select_class_masks(mask_logits: tf.Tensor, class_ids: tf.Tensor) -> tf.Tensor:
+    """(B, P, h, w, NUM_CLASSES) logits, (B, P) class ids -> (B, P, h, w) logits of that class."""
+    per_class = tf.transpose(mask_logits, [0, 1, 4, 2, 3])
+    return tf.gather(per_class, tf.maximum(tf.cast(class_ids, tf.int32), 0), batch_dims=2)
+
+
+def mrcnn_mask_loss(target_masks: tf.Tensor, target_class_ids: tf.Tensor,
+                    mask_logits: tf.Tensor) -> tf.Tensor:
+    """Binary cross-entropy of the target class's mask over positive ROIs, per pixel.
+    target_masks (B, P, h, w) 0/1; target_class_ids (B, P); mask_logits (B, P, h, w, C)."""
+    logits = tf.cast(select_class_masks(mask_logits, target_class_ids), tf.float32)
+    bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=target_masks, logits=logits)
+    per_roi = tf.reduce_mean(bce, axis=[2, 3])
+    positive = tf.cast(target_class_ids > 0, tf.float32)
+    return tf.math.divide_no_nan(tf.reduce_sum(per_roi * positive), tf.reduce_sum(positive))
+
+
+def paste_masks(masks: tf.Tensor, boxes: tf.Tensor, height, width,
+                threshold: float = 0.5, chunk: int = 16) -> tf.Tensor:
+    """Paste (K, h, w) mask probabilities into (height, width, K) bool image masks.
+
+    boxes (K, 4) are y1, x1, y2, x2 in image pixels (continuous coordinates). Each output
+    pixel samples the mask bilinearly at its centre; outside the box the mask is 0. This is
+    one crop_and_resize per chunk of masks: the image frame is the "crop" of the mask.
+    """
+    k = tf.shape(masks)[0]
+    mh, mw = masks.shape[1], masks.shape[2]
+    padded = tf.pad(tf.cast(masks, tf.float32), [[0, 0], [1, 1], [1, 1]])[..., None]
+    boxes = tf.cast(boxes, tf.float32)
+    hf, wf = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    bh = tf.maximum(boxes[:, 2] - boxes[:, 0], 1e-3)
+    bw = tf.maximum(boxes[:, 3] - boxes[:, 1], 1e-3)
+
+    def mask_coord(pixel_centre, start, size, cells):  # index in the padded mask
+        return (pixel_centre - start) / size * cells - 0.5 + 1.0
+
+    y_first = mask_coord(0.5, boxes[:, 0], bh, mh)
+    y_last = mask_coord(hf - 0.5, boxes[:, 0], bh, mh)
+    x_first = mask_coord(0.5, boxes[:, 1], bw, mw)
+    x_last = mask_coord(wf - 0.5, boxes[:, 1], bw, mw)
+    frame = tf.stack([y_first / (mh + 1), x_first / (mw + 1),
+                      y_last / (mh + 1), x_last / (mw + 1)], axis=1)
+    out = tf.TensorArray(tf.bool, size=0, dynamic_size=True, infer_shape=False)
+    for start in tf.range(0, k, chunk):
+        end = tf.minimum(start + chunk, k)
+        pasted = tf.image.crop_and_resize(padded, frame[start:end], tf.range(start, end),
+                                          tf.stack([height, width]))
+        out = out.write(start // chunk, pasted[..., 0] >= threshold)
+    pasted = tf.cond(k > 0, lambda: out.concat(),
+                     lambda: tf.zeros([0, height, width], dtype=tf.bool))
+    return tf.transpose(pasted, [1, 2, 0])

@@ -1,0 +1,239 @@
+"""MaskRCNN: matterport's ``modellib.MaskRCNN`` surface over MaskRCNNNetwork.
+
+    model = MaskRCNN(mode="training", config=config, model_dir="logs")
+    model.load_weights(path, by_name=True, exclude=[...])
+    model.train(train_set, val_set, learning_rate=config.LEARNING_RATE, epochs=10, layers="heads")
+    results = model.detect([image])   # [{"rois", "class_ids", "scores", "masks"}]
+"""
+from __future__ import annotations
+
+import datetime
+import glob
+import json
+import os
+import re
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..config import Config
+from ..data.image_io import to_rgb_uint8
+from ..data.pipeline import make_training_dataset
+from ..data.transforms import resize_image
+from ..errors import ConfigError, DatasetError, WeightsError
+from ..training import CheckpointCallback, make_optimizer, set_trainable
+from ..weights import (CHECKPOINT_FORMAT, is_complete_checkpoint, load_weights_by_name,
+                       read_checkpoint_info, save_weights_h5)
+from .mask_head import paste_masks
+from .network import MaskRCNNNetwork
+
+
+class MaskRCNN:
+    """Build, train and run Mask R-CNN. ``mode`` is "training" or "inference" (both build the
+    same weights; the mode says which of ``train`` / ``detect`` the object is for)."""
+
+    def __init__(self, mode: str, config: Config, model_dir: str = "logs"):
+        if mode not in ("training", "inference"):
+            raise ConfigError(f"mode must be 'training' or 'inference', got {mode!r}")
+        config.validate()
+        if config.NUM_CLASSES < 2:
+            raise ConfigError(f"NUM_CLASSES is {config.NUM_CLASSES}; it counts the background "
+                              "too, so a one-class dataset needs NUM_CLASSES = 1 + 1")
+        self.mode = mode
+        self.config = config
+        self.model_dir = str(model_dir)
+        self.keras_model = MaskRCNNNetwork(config)
+        self.epoch = 0
+        self.class_names: list[str] | None = None
+        self.log_dir: str | None = None
+        self.checkpoint_path: str | None = None
+        self._detect_fn = tf.function(self.keras_model.detect_batch, reduce_retracing=True,
+                                      jit_compile=False)
+        self._paste_fn = tf.function(paste_masks, reduce_retracing=True, jit_compile=False)
+
+    # ------------------------------------------------------------------ files
+    def _name(self) -> str:
+        return str(self.config.NAME or "maskrcnn").lower()
+
+    def set_log_dir(self, model_path: str | None = None) -> None:
+        """Start a new run folder ``model_dir/<name><timestamp>/``, or continue the one that
+        holds ``model_path`` (a checkpoint of this project)."""
+        if model_path and os.path.dirname(os.path.abspath(model_path)).startswith(
+                os.path.abspath(self.model_dir)):
+            self.log_dir = os.path.dirname(os.path.abspath(model_path))
+        else:
+            stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+            self.log_dir = os.path.join(self.model_dir, f"{self._name()}{stamp}")
+        self.checkpoint_path = os.path.join(self.log_dir,
+                                            f"mask_rcnn_{self._name()}_{{epoch:04d}}.h5")
+
+    def find_last(self) -> str:
+        """Path of the newest complete checkpoint of this config's NAME in model_dir."""
+        runs = sorted(d for d in glob.glob(os.path.join(self.model_dir, self._name() + "*"))
+                      if os.path.isdir(d))
+        for run in reversed(runs):
+            files = sorted(glob.glob(os.path.join(run, f"mask_rcnn_{self._name()}_*.h5")))
+            for path in reversed(files):
+                if is_complete_checkpoint(path):
+                    return path
+        raise FileNotFoundError(f"no complete checkpoint of {self._name()!r} under "
+                                f"{os.path.abspath(self.model_dir)}")
+
+    def save_weights(self, path: str, epoch: int | None = None) -> str:
+        """Write a checkpoint (weights, config, class names, epoch) atomically."""
+        attrs = {"maskrcnn_format": CHECKPOINT_FORMAT,
+                 "maskrcnn_config": self.config.to_json(),
+                 "class_names": json.dumps(self.class_names or []),
+                 "epoch": int(self.epoch if epoch is None else epoch)}
+        save_weights_h5(self.keras_model.leaf_layers(), path, attrs)
+        return path
+
+    def load_weights(self, filepath: str, by_name: bool = False, exclude=None):
+        """Load an h5 file: this project's checkpoints or matterport's (by layer name; the
+        ``by_name`` flag is accepted for compatibility, loading is always by name).
+        Returns a LoadReport. Loading a project checkpoint continues its epoch count."""
+        if str(filepath).endswith(".weights.h5") and not _has_layer_names(filepath):
+            self.keras_model.load_weights(filepath)
+            return None
+        report = load_weights_by_name(self.keras_model.leaf_layers(), filepath, exclude)
+        info = read_checkpoint_info(filepath)
+        if info["class_names"]:
+            self.class_names = info["class_names"]
+        if info["epoch"] is not None:
+            self.epoch = info["epoch"]
+            self.set_log_dir(filepath)
+        return report
+
+    # ------------------------------------------------------------------ training
+    def train(self, train_dataset, val_dataset, learning_rate: float, epochs: int,
+              layers: str = "all", augmentation=None, custom_callbacks=None,
+              verbose: int | str = "auto"):
+        """Train until epoch ``epochs`` (counting on from ``self.epoch``), one checkpoint per
+        epoch. ``layers``: heads, 3+, 4+, 5+, all, or a regex of layer names."""
+        if self.mode != "training":
+            raise ConfigError("create the model with mode='training' to train it")
+        c = self.config
+        c.validate()
+        for name, ds in (("train", train_dataset), ("validation", val_dataset)):
+            if ds is not None and getattr(ds, "num_classes", c.NUM_CLASSES) != c.NUM_CLASSES:
+                raise ConfigError(f"config NUM_CLASSES is {c.NUM_CLASSES} but the {name} dataset "
+                                  f"has {ds.num_classes} classes (background included): set "
+                                  f"NUM_CLASSES = {ds.num_classes}")
+        self.class_names = list(train_dataset.class_names)
+        if self.log_dir is None:
+            self.set_log_dir()
+        train_data = make_training_dataset(train_dataset, c, shuffle=True,
+                                           augmentation=augmentation)
+        val_data = (make_training_dataset(val_dataset, c, shuffle=True)
+                    if val_dataset is not None and c.VALIDATION_STEPS else None)
+        set_trainable(self.keras_model.leaf_layers(), layers, c.TRAIN_BN)
+        self.keras_model.compile(optimizer=make_optimizer(c, learning_rate), jit_compile=False)
+        callbacks = [keras.callbacks.TensorBoard(self.log_dir, write_graph=False),
+                     CheckpointCallback(lambda e: self.save_weights(
+                         self.checkpoint_path.format(epoch=e), epoch=e))]
+        callbacks += list(custom_callbacks or [])
+        if epochs <= self.epoch:
+            warnings.warn(f"already at epoch {self.epoch}; epochs={epochs} trains nothing")
+            return None
+        try:
+            history = self.keras_model.fit(
+                train_data, initial_epoch=self.epoch, epochs=epochs,
+                steps_per_epoch=c.STEPS_PER_EPOCH, validation_data=val_data,
+                validation_steps=c.VALIDATION_STEPS if val_data is not None else None,
+                callbacks=callbacks, verbose=verbose)
+        except tf.errors.OpError as err:
+            raise _dataset_error_from(err) from None
+        self.epoch = max(self.epoch, epochs)
+        return history
+
+    # ------------------------------------------------------------------ detection
+    def mold_inputs(self, images):
+        """Resize and pad images as in training. Returns uint8 (B, H, W, 3), image metas as
+        dicts (window in padded pixels, scale, original shape) and normalised windows."""
+        c = self.config
+        mode = "pad64" if c.IMAGE_RESIZE_MODE == "crop" else c.IMAGE_RESIZE_MODE
+        molded, metas = [], []
+        for i, image in enumerate(images):
+            image = to_rgb_uint8(image, source=f"image {i}")
+            resized, window, scale, _, _ = resize_image(
+                image, min_dim=c.IMAGE_MIN_DIM, max_dim=c.IMAGE_MAX_DIM,
+                min_scale=c.IMAGE_MIN_SCALE, mode=mode)
+            molded.append(resized)
+            metas.append({"original_shape": image.shape, "window": np.array(window),
+                          "scale": scale, "molded_shape": resized.shape})
+        return molded, metas
+
+    def detect(self, images, verbose: int = 0) -> list[dict]:
+        """Detect instances in a list of images of any sizes (RGB, gray or RGBA arrays).
+
+        Returns one dict per image: ``rois`` (N, 4) int32 y1, x1, y2, x2 in the image's own
+        pixels; ``class_ids`` (N,) int32; ``scores`` (N,) float32; ``masks`` (H, W, N) bool.
+        """
+        if isinstance(images, np.ndarray) and images.ndim in (2, 3):
+            raise TypeError("detect() takes a list of images: use model.detect([image])")
+        images = list(images)
+        molded, metas = self.mold_inputs(images)
+        results: list[dict | None] = [None] * len(images)
+        # Images of one padded shape go through the graph together, BATCH_SIZE at a time.
+        groups: dict[tuple, list[int]] = {}
+        for i, m in enumerate(metas):
+            groups.setdefault(tuple(m["molded_shape"]), []).append(i)
+        for shape, members in groups.items():
+            for start in range(0, len(members), self.config.BATCH_SIZE):
+                chunk = members[start:start + self.config.BATCH_SIZE]
+                batch = np.stack([molded[i] for i in chunk])
+                hw = np.array(shape[:2] * 2, dtype=np.float32)
+                windows = np.stack([metas[i]["window"] / hw for i in chunk]).astype(np.float32)
+                detections, masks = self._detect_fn(tf.constant(batch), tf.constant(windows))
+                for j, i in enumerate(chunk):
+                    results[i] = self._unmold(detections[j].numpy(), masks[j], metas[i], shape)
+        if verbose:
+            for i, r in enumerate(results):
+                print(f"image {i}: {len(r['class_ids'])} detections")
+        return results
+
+    def _unmold(self, detections: np.ndarray, masks: tf.Tensor, meta: dict, molded_shape):
+        """One image's padded, normalised detections -> the result dict in its own pixels."""
+        keep = detections[:, 4] > 0
+        h, w = meta["original_shape"][:2]
+        hp, wp = molded_shape[:2]
+        y0, x0 = meta["window"][:2]
+        boxes = detections[keep, :4] * np.array([hp, wp, hp, wp], dtype=np.float32)
+        boxes = (boxes - np.array([y0, x0, y0, x0])) / meta["scale"]
+        boxes = np.clip(boxes, 0, [h, w, h, w])
+        rois = np.round(boxes).astype(np.int32)
+        nonempty = (rois[:, 2] > rois[:, 0]) & (rois[:, 3] > rois[:, 1])
+        index = np.flatnonzero(keep)[nonempty]
+        pasted = self._paste_fn(tf.gather(masks, index), tf.constant(boxes[nonempty], tf.float32),
+                                tf.constant(h, tf.int32), tf.constant(w, tf.int32))
+        return {"rois": rois[nonempty],
+                "class_ids": detections[index, 4].astype(np.int32),
+                "scores": detections[index, 5].astype(np.float32),
+                "masks": pasted.numpy()}
+
+    # ------------------------------------------------------------------ matterport extras
+    def get_trainable_layers(self) -> list:
+        return [layer for layer in self.keras_model.leaf_layers() if layer.trainable]
+
+    def set_trainable(self, layer_regex: str) -> list[str]:
+        return set_trainable(self.keras_model.leaf_layers(), layer_regex, self.config.TRAIN_BN)
+
+
+def _has_layer_names(path) -> bool:
+    import h5py
+    try:
+        with h5py.File(path, "r") as f:
+            return "layer_names" in f.attrs or "model_weights" in f
+    except OSError as err:
+        raise WeightsError(f"{path}: cannot read the HDF5 file ({err})") from None
+
+
+def _dataset_error_from(err: Exception) -> Exception:
+    """tf.data wraps exceptions raised in the input pipeline; unwrap ours."""
+    message = str(getattr(err, "message", err))
+    match = re.search(r"DatasetError: (.*)", message)
+    if match:
+        return DatasetError(match.group(1).strip())
+    return err

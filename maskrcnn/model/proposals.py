@@ -1,0 +1,33 @@
+"""Proposals: the RPN's best anchors, refined by their deltas and thinned by NMS."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from .boxes import clip_boxes, decode_deltas
+
+
+def generate_proposals(object_scores: tf.Tensor, deltas: tf.Tensor, anchors: tf.Tensor,
+                       count: int, pre_nms_limit: int, nms_threshold: float,
+                       std_dev) -> tf.Tensor:
+    """Top proposals of each image.
+
+    object_scores (B, A) object probability; deltas (B, A, 4); anchors (A, 4) normalised.
+    Returns (B, count, 4) normalised boxes, best first, zero rows where NMS left fewer.
+    No gradient flows through proposals (they are where the heads look, not what they learn).
+    """
+    object_scores = tf.stop_gradient(tf.cast(object_scores, tf.float32))
+    deltas = tf.stop_gradient(tf.cast(deltas, tf.float32))
+    k = tf.minimum(pre_nms_limit, tf.shape(anchors)[0])
+    scores, index = tf.math.top_k(object_scores, k=k, sorted=True)
+    boxes = decode_deltas(tf.gather(anchors, index), tf.gather(deltas, index, batch_dims=1),
+                          std_dev)
+    boxes = clip_boxes(boxes, tf.constant([0.0, 0.0, 1.0, 1.0]))
+
+    def nms_one(args):
+        b, s = args
+        keep = tf.image.non_max_suppression(b, s, count, iou_threshold=nms_threshold)
+        picked = tf.gather(b, keep)
+        return tf.pad(picked, [[0, count - tf.shape(picked)[0]], [0, 0]])
+
+    out = tf.map_fn(nms_one, (boxes, scores), fn_output_signature=tf.TensorSpec([count, 4]))
+    return tf.stop_gradient(out)

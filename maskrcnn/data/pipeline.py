@@ -76,7 +76,7 @@ def load_image_gt(dataset, config, image_id: int, augmentation=None,
             raise DatasetError(f"{dataset.image_reference(image_id)}: the augmentation changed "
                                f"the image shape from {shape} to {image.shape}; use "
                                "shape-preserving transforms")
-    keep = masks.reshape(-1, masks.shape[-1]).any(axis=0)
+    keep = masks.any(axis=(0, 1))
     masks, class_ids = masks[..., keep], class_ids[keep]
     if class_ids.shape[0] > config.MAX_GT_INSTANCES:
         warnings.warn(f"{dataset.image_reference(image_id)}: {class_ids.shape[0]} instances, "

@@ -84,6 +84,8 @@ def detection_targets(proposals: tf.Tensor, gt_class_ids: tf.Tensor, gt_boxes: t
     n_positive = int(total * config.ROI_POSITIVE_RATIO)
     real = gt_class_ids > 0
     rois = tf.concat([proposals, tf.where(real[..., None], gt_boxes, 0.0)], axis=1)
+    short = tf.maximum(total - tf.shape(rois)[1], 0)  # fewer candidates than ROI slots
+    rois = tf.pad(rois, [[0, 0], [0, short], [0, 0]])
     usable = box_area(rois) > 0.0
     best_iou, best_gt, _, crowd_iou = _match(rois, gt_boxes, gt_class_ids)
     positive = _sample((best_iou >= 0.5) & usable, n_positive)

@@ -1,0 +1,417 @@
+"""COCO instances JSON (COCO 2017 ``instances_*.json``, MVTec D2S) and the lazy instance store.
+
+:class:`InstanceDataset` keeps each image's instances as geometry (polygons, RLE, ellipses) in
+``image_info[i]["instances"]`` and rasterises them only in ``load_mask``, so a JSON with 100k
+instances opens quickly. The COCO, VIA and BDD100K readers all fill it.
+
+Polygons and RLE are rasterised with pycocotools, so masks equal pycocotools' ``annToMask``;
+polygon points outside the image are clipped (and counted as a warning); ellipses and circles
+are drawn with scikit-image.
+"""
+from __future__ import annotations
+
+import math
+import os
+from typing import Any, NamedTuple
+
+import numpy as np
+from pycocotools import mask as mask_utils
+from skimage.draw import ellipse as draw_ellipse
+
+from ..errors import DatasetError
+from .dataset import image_path_in_root
+from .inspect import ReportingDataset
+
+
+#: Largest image side accepted from an annotation file (guards against absurd sizes).
+MAX_SIDE = 1 << 15
+
+
+class ItemError(DatasetError):
+    """A problem with one item (annotation, region); the reader adds the file and item."""
+
+
+class Instance(NamedTuple):
+    """One object of an image, not yet rasterised.
+
+    ``kind`` is ``"polygon"`` (``data``: list of flat ``[x1, y1, x2, y2, ...]`` lists in pixels,
+    already clipped), ``"rle"`` (``data``: COCO RLE dict, compressed or not) or ``"ellipse"``
+    (``data``: ``(cx, cy, rx, ry, theta)`` in pixels and radians, clockwise on screen).
+    """
+
+    class_key: str  # "source.id", the key of Dataset.class_from_source_map
+    crowd: bool
+    kind: str
+    data: Any
+    item: str  # human-readable name of the annotation, used in messages
+
+
+# ---------------------------------------------------------------------------- geometry
+def number(value, what: str) -> float:
+    """A finite float, else ItemError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ItemError(f"{what} must be a number, got {value!r:.60}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ItemError(f"{what} is {value}; coordinates must be finite")
+    return value
+
+
+def clip_to_rect(points: list, width: float, height: float) -> list:
+    """Sutherland-Hodgman: the part of a polygon (list of (x, y)) inside [0, w] x [0, h]."""
+    def at_x(x0):
+        return lambda p, q: (x0, p[1] + (q[1] - p[1]) * (x0 - p[0]) / (q[0] - p[0]))
+
+    def at_y(y0):
+        return lambda p, q: (p[0] + (q[0] - p[0]) * (y0 - p[1]) / (q[1] - p[1]), y0)
+
+    edges = ((lambda p: p[0] >= 0, at_x(0.0)), (lambda p: p[0] <= width, at_x(width)),
+             (lambda p: p[1] >= 0, at_y(0.0)), (lambda p: p[1] <= height, at_y(height)))
+    for inside, cross in edges:
+        out = []
+        for i, cur in enumerate(points):
+            prev = points[i - 1]
+            if inside(cur):
+                if not inside(prev):
+                    out.append(cross(prev, cur))
+                out.append(cur)
+            elif inside(prev):
+                out.append(cross(prev, cur))
+        points = out
+    return points
+
+
+def clip_polygon(coords, width: int, height: int) -> tuple[list[float] | None, int]:
+    """Flat ``[x1, y1, ...]`` -> (flat list ready for pycocotools, or None below 3 points;
+    number of points outside the image).
+
+    Points outside are counted, and left as they are: pycocotools clips the mask to the image
+    exactly as ``annToMask`` does. Only far-away points (beyond one image size from the edge,
+    where pycocotools' integer arithmetic could overflow) are clipped geometrically to the
+    image. Raises ItemError for non-numeric, NaN/infinite or odd-length coordinates.
+    """
+    if not isinstance(coords, (list, tuple)):
+        raise ItemError(f"a polygon must be a list of numbers, got {type(coords).__name__}")
+    if len(coords) % 2:
+        raise ItemError(f"a polygon has an odd number of coordinates ({len(coords)})")
+    if not set(map(type, coords)) <= {int, float}:  # fast path for well-formed files
+        for v in coords:
+            number(v, "a polygon coordinate")
+    if not all(map(math.isfinite, coords)):
+        raise ItemError("a polygon coordinate is NaN or infinite; coordinates must be finite")
+    if len(coords) < 6:
+        return None, 0
+    xs, ys = coords[0::2], coords[1::2]
+    if min(xs) >= 0 and min(ys) >= 0 and max(xs) <= width and max(ys) <= height:
+        return list(map(float, coords)), 0
+    xy = np.array(coords, dtype=np.float64).reshape(-1, 2)
+    outside = int(((xy[:, 0] < 0) | (xy[:, 0] > width) | (xy[:, 1] < 0)
+                   | (xy[:, 1] > height)).sum())
+    margin = max(width, height)
+    if outside and (xy.min() < -margin or xy[:, 0].max() > width + margin
+                    or xy[:, 1].max() > height + margin):
+        points = clip_to_rect([tuple(p) for p in xy.tolist()], float(width), float(height))
+        if len(points) < 3:
+            return [], outside  # nothing inside the image: a zero-area mask
+        xy = np.array(points)
+    return xy.ravel().tolist(), outside
+
+
+def rle_string_counts(counts: bytes) -> list[int]:
+    """Run lengths of a compressed COCO RLE string (6-bit chars from '0', delta-coded).
+
+    Used to validate strings before pycocotools decodes them (it does not check bounds).
+    """
+    runs: list[int] = []
+    p = 0
+    while p < len(counts):
+        value, shift, more = 0, 0, True
+        while more:
+            if p >= len(counts) or shift > 60:
+                raise ItemError("RLE counts string is truncated or malformed")
+            c = counts[p] - 48
+            if not 0 <= c < 64:
+                raise ItemError(f"RLE counts string has an invalid character {chr(counts[p])!r}")
+            value |= (c & 0x1F) << shift
+            more = bool(c & 0x20)
+            p += 1
+            shift += 5
+            if not more and c & 0x10:
+                value |= -1 << shift
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+    return runs
+
+
+def check_rle(rle, height: int, width: int) -> dict:
+    """Validate a COCO RLE dict against the image size; returns it ready for pycocotools."""
+    if not isinstance(rle, dict) or "counts" not in rle or "size" not in rle:
+        raise ItemError("an RLE segmentation must be a dict with 'size' and 'counts'")
+    size = rle["size"]
+    if (not isinstance(size, (list, tuple)) or len(size) != 2
+            or [number(v, "RLE size") for v in size] != [height, width]):
+        raise ItemError(f"RLE size {size!r:.40} does not match the image ({height}, {width})")
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        runs = [int(number(v, "an RLE count")) for v in counts]
+        if any(r < 0 for r in runs) or sum(runs) != height * width:
+            raise ItemError(f"RLE counts sum to {sum(runs)}, not height*width = "
+                            f"{height * width}")
+        return mask_utils.frPyObjects({"counts": runs, "size": [height, width]}, height, width)
+    if isinstance(counts, str):
+        try:
+            counts = counts.encode("ascii")
+        except UnicodeEncodeError:
+            raise ItemError("RLE counts string is not ASCII") from None
+    if not isinstance(counts, bytes):
+        raise ItemError(f"RLE counts must be a string or a list, got {type(counts).__name__}")
+    runs = rle_string_counts(counts)
+    if any(r < 0 for r in runs) or sum(runs) != height * width:
+        raise ItemError(f"RLE counts decode to {sum(runs)} pixels, not height*width = "
+                        f"{height * width}")
+    return {"size": [height, width], "counts": counts}
+
+
+def decode_instance(instance: Instance, height: int, width: int) -> np.ndarray:
+    """(H, W) bool mask of one instance."""
+    if instance.kind == "polygon":
+        parts = [p for p in instance.data if len(p) >= 6]  # pycocotools reads 4 as a box
+        if not parts:
+            return np.zeros((height, width), dtype=bool)
+        rles = mask_utils.frPyObjects(parts, height, width)
+        return mask_utils.decode(mask_utils.merge(rles)).astype(bool)
+    if instance.kind == "rle":
+        return mask_utils.decode(check_rle(instance.data, height, width)).astype(bool)
+    if instance.kind == "ellipse":
+        cx, cy, rx, ry, theta = instance.data
+        mask = np.zeros((height, width), dtype=bool)
+        if rx > 0 and ry > 0:
+            # skimage measures rotation counter-clockwise in (row, col); VIA's theta turns x
+            # towards y (clockwise on screen), hence the sign.
+            rr, cc = draw_ellipse(cy, cx, ry, rx, shape=(height, width), rotation=-theta)
+            mask[rr, cc] = True
+        return mask
+    raise ItemError(f"unknown instance kind {instance.kind!r}")
+
+
+# ---------------------------------------------------------------------------- dataset
+class InstanceDataset(ReportingDataset):
+    """A Dataset whose images carry ``width``, ``height`` and ``instances`` (list of
+    :class:`Instance`) in ``image_info``; masks are rasterised per image in ``load_mask``.
+
+    ``problems`` and ``skipped``: see :class:`maskrcnn.data.inspect.ReportingDataset`.
+    """
+
+    def _decode_all(self, image_id: int) -> tuple[list, list[int]]:
+        info = self.image_info[image_id]
+        h, w = int(info["height"]), int(info["width"])
+        masks, kept = [], []
+        for k, instance in enumerate(info["instances"]):
+            try:
+                mask = decode_instance(instance, h, w)
+            except ItemError as err:
+                raise DatasetError(f"{self.image_reference(image_id)}: {instance.item}: "
+                                   f"{err}") from None
+            if not mask.any():
+                self.problems.warning(self.image_reference(image_id), instance.item,
+                                      "mask has zero area inside the image; left out")
+                continue
+            masks.append(mask)
+            kept.append(k)
+        return masks, kept
+
+    def load_mask(self, image_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(H, W, N) bool and (N,) int32 class ids; crowd regions have negative ids."""
+        info = self.image_info[image_id]
+        masks, kept = self._decode_all(image_id)
+        h, w = int(info["height"]), int(info["width"])
+        if not masks:
+            return np.zeros((h, w, 0), dtype=bool), np.zeros((0,), dtype=np.int32)
+        ids = []
+        for k in kept:
+            instance = info["instances"][k]
+            class_id = self.class_from_source_map[instance.class_key]
+            ids.append(-class_id if instance.crowd else class_id)
+        return np.stack(masks, axis=-1), np.array(ids, dtype=np.int32)
+
+    def load_polygons(self, image_id: int) -> list:
+        """Per instance of ``load_mask``: its COCO polygon list, or None (RLE, ellipse).
+
+        The convention :func:`maskrcnn.data.convert.dataset_to_coco` uses to keep polygons.
+        """
+        info = self.image_info[image_id]
+        _, kept = self._decode_all(image_id)
+        return [info["instances"][k].data if info["instances"][k].kind == "polygon" else None
+                for k in kept]
+
+
+def polygons_instance(segmentation, width, height, problems, ref, item) -> list | None:
+    """Clean a COCO polygon list; parts below 3 points are dropped (warning), a polygon with
+    no part left is an error. Returns the clipped parts or None when nothing is left."""
+    if not isinstance(segmentation, list):
+        raise ItemError("segmentation must be a list of polygons or an RLE dict")
+    parts, outside, short = [], 0, 0
+    for part in segmentation:
+        clipped, n_out = clip_polygon(part, width, height)
+        outside += n_out
+        if clipped is None:
+            short += 1
+        else:
+            parts.append(clipped)
+    if outside:
+        problems.warning(ref, item, f"{outside} polygon point(s) outside the {width}x{height} "
+                                    "image; the mask is clipped to the image")
+    if not parts:
+        raise ItemError("polygon has fewer than 3 points" if segmentation
+                        else "segmentation is empty (no polygon)")
+    if short:
+        problems.warning(ref, item, f"{short} polygon part(s) with fewer than 3 points dropped")
+    return parts
+
+
+# ---------------------------------------------------------------------------- COCO reader
+def _require(record, key, types, where):
+    if not isinstance(record, dict):
+        raise ItemError(f"{where} must be a JSON object, got {type(record).__name__}")
+    if key not in record:
+        raise ItemError(f"{where} has no {key!r} key")
+    value = record[key]
+    if not isinstance(value, types) or isinstance(value, bool):
+        raise ItemError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: bool = True,
+              strict: bool = True, source: str = "coco") -> InstanceDataset:
+    """Read a COCO instances JSON into a prepared :class:`InstanceDataset`.
+
+    ``image_dir``: folder of the images (default: guessed, see ``layout.guess_image_dir``).
+    ``class_names``: keep only these categories (others are counted in ``skipped``).
+    ``keep_empty``: keep images without (kept) annotations. Category ids stay the source ids
+    (``class_info[i]["id"]``) and map to contiguous class ids 1..K in category-id order;
+    ``iscrowd`` annotations get negative class ids. Image ids are COCO's.
+    """
+    from .layout import guess_image_dir, load_json
+
+    path = os.fspath(annotation_file)
+    data = load_json(path)
+    dataset = InstanceDataset(strict)
+    problems = dataset.problems
+
+    def fatal(err):
+        raise DatasetError(f"{path}: {err}") from None
+
+    try:
+        if not isinstance(data, dict):
+            raise ItemError("a COCO file must hold a JSON object with 'images', 'annotations' "
+                            "and 'categories'")
+        images = _require(data, "images", list, "the file")
+        categories = _require(data, "categories", list, "the file")
+        annotations = data.get("annotations", [])
+        if not isinstance(annotations, list):
+            raise ItemError("'annotations' must be a list")
+        names_by_id = {}
+        for k, cat in enumerate(categories):
+            cat_id = _require(cat, "id", int, f"category {k}")
+            name = _require(cat, "name", str, f"category {k}")
+            if cat_id in names_by_id:
+                raise ItemError(f"category {k}: id {cat_id} is used twice")
+            names_by_id[cat_id] = name
+    except ItemError as err:
+        fatal(err)
+    wanted = set(names_by_id)
+    if class_names is not None:
+        unknown = set(class_names) - set(names_by_id.values())
+        if unknown:
+            raise DatasetError(f"{path}: no categories named {sorted(unknown)}; the file has "
+                               f"{sorted(set(names_by_id.values()))}")
+        wanted = {i for i, n in names_by_id.items() if n in set(class_names)}
+    for cat_id in sorted(wanted):
+        dataset.add_class(source, cat_id, names_by_id[cat_id])
+
+    image_dir = os.fspath(image_dir) if image_dir is not None else guess_image_dir(path)
+    records, seen_names, dropped = {}, {}, set()
+    for k, record in enumerate(images):
+        item, image_id = f"image record {k}", None
+        try:
+            image_id = _require(record, "id", (int, str), item)
+            item = f"image {image_id!r}"
+            file_name = _require(record, "file_name", str, item)
+            item = f"image {image_id!r} ({file_name})"
+            width = int(number(_require(record, "width", (int, float), item), "width"))
+            height = int(number(_require(record, "height", (int, float), item), "height"))
+            if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+                raise ItemError(f"image size {width}x{height} is not between 1 and {MAX_SIDE}")
+            if image_id in records:
+                raise ItemError(f"image id {image_id!r} is used twice")
+            if file_name in seen_names:
+                raise ItemError(f"file name also used by image {seen_names[file_name]!r}")
+            try:
+                image_path = image_path_in_root(image_dir, file_name)
+            except DatasetError as err:
+                raise ItemError(str(err)) from None
+        except ItemError as err:
+            if image_id is not None and image_id not in records:
+                dropped.add(image_id)
+            problems.error(path, item, str(err))
+            continue
+        seen_names[file_name] = image_id
+        extras = {k2: v for k2, v in record.items()
+                  if k2 not in ("id", "file_name", "width", "height", "path", "source")}
+        records[image_id] = dict(path=image_path, file_name=file_name, width=width,
+                                 height=height, instances=[], **extras)
+
+    for k, ann in enumerate(annotations):
+        item = f"annotation {k}"
+        try:
+            if isinstance(ann, dict) and "id" in ann:
+                item = f"annotation {k} (id {ann['id']!r:.30})"
+            image_id = _require(ann, "image_id", (int, str), item)
+            category_id = _require(ann, "category_id", int, item)
+            record = records.get(image_id)
+            if record is None:
+                if image_id in dropped:
+                    dataset.skip("annotations of images left out")
+                    continue
+                raise ItemError(f"image_id {image_id!r} is not in 'images'")
+            item = f"image {image_id!r} ({record['file_name']}), {item}"
+            if category_id not in names_by_id:
+                raise ItemError(f"unknown category id {category_id}; the file defines "
+                                f"{sorted(names_by_id)}")
+            if category_id not in wanted:
+                dataset.skip("annotations of other classes")
+                continue
+            crowd = ann.get("iscrowd", 0)
+            if crowd not in (0, 1, True, False):
+                raise ItemError(f"iscrowd must be 0 or 1, got {crowd!r:.20}")
+            segmentation = ann.get("segmentation")
+            if segmentation is None or segmentation == []:
+                raise ItemError("no segmentation (a box-only annotation has no mask)")
+            w, h = record["width"], record["height"]
+            if isinstance(segmentation, dict):
+                check_size = segmentation.get("size")
+                if not isinstance(segmentation.get("counts"), (str, list)):
+                    raise ItemError("an RLE segmentation needs 'counts' (a string or a list)")
+                if check_size != [h, w]:
+                    raise ItemError(f"RLE size {check_size!r:.40} does not match the image "
+                                    f"size [height, width] = [{h}, {w}]")
+                instance = Instance(f"{source}.{category_id}", bool(crowd), "rle",
+                                    segmentation, item)
+            else:
+                parts = polygons_instance(segmentation, w, h, problems, path, item)
+                instance = Instance(f"{source}.{category_id}", bool(crowd), "polygon", parts,
+                                    item)
+        except ItemError as err:
+            problems.error(path, item, str(err))
+            continue
+        record["instances"].append(instance)
+
+    for image_id, record in records.items():
+        if not record["instances"] and not keep_empty:
+            dataset.skip("images without annotations")
+            continue
+        dataset.add_image(source, image_id, **record)
+    dataset.prepare()
+    dataset.annotation_file = path
+    return dataset

@@ -1,0 +1,199 @@
+"""Checking a dataset before training: counts, sizes and every problem with its file and item.
+
+Readers record what they find while parsing in ``dataset.problems`` (a :class:`Problems`
+list); :func:`inspect_dataset` adds what only loading shows (missing or unreadable images,
+masks that do not fit the image or the class ids, zero-area masks) and returns an
+:class:`InspectReport`.
+
+Severity rule: an *error* is something that would make training fail or silently learn the
+wrong thing (the item is unusable); a *warning* is something fixed on the way (points clipped
+to the image, a degenerate part of a polygon dropped). Readers built with ``strict=True`` (the
+default) raise DatasetError at the first error; with ``strict=False`` they drop the item,
+record the error and go on. Warnings never raise.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import DatasetError
+from .dataset import Dataset
+
+#: COCO's object size buckets: area in pixels below 32**2 is small, below 96**2 medium.
+SMALL_AREA, MEDIUM_AREA = 32 ** 2, 96 ** 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: the file it is in, the item (image / region / annotation), what is wrong."""
+
+    file: str
+    item: str
+    message: str
+    severity: str = "error"  # "error" or "warning"
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.file}: {self.item}: {self.message}"
+
+
+class Problems(list):
+    """A list of :class:`Problem` that raises DatasetError on errors when ``strict``."""
+
+    def __init__(self, strict: bool = True) -> None:
+        super().__init__()
+        self.strict = strict
+        self._seen: set = set()
+
+    def add(self, file, item, message: str, severity: str = "error") -> None:
+        """Record a problem (once); raise it as DatasetError if strict and an error."""
+        problem = Problem(str(file), str(item), message, severity)
+        if problem in self._seen:
+            return
+        if severity == "error" and self.strict:
+            raise DatasetError(f"{problem.file}: {problem.item}: {message}")
+        self._seen.add(problem)
+        self.append(problem)
+
+    def error(self, file, item, message: str) -> None:
+        self.add(file, item, message, "error")
+
+    def warning(self, file, item, message: str) -> None:
+        self.add(file, item, message, "warning")
+
+
+class ReportingDataset(Dataset):
+    """A Dataset that keeps ``problems`` (a :class:`Problems` list) and ``skipped`` (counts of
+    items left out on purpose, e.g. other classes than the ones asked for). The base of the
+    readers' datasets."""
+
+    def __init__(self, strict: bool = True) -> None:
+        super().__init__()
+        self.problems = Problems(strict)
+        self.skipped: dict[str, int] = {}
+
+    def skip(self, what: str, count: int = 1) -> None:
+        self.skipped[what] = self.skipped.get(what, 0) + count
+
+
+@dataclass
+class InspectReport:
+    """What :func:`inspect_dataset` found.
+
+    ``class_counts``: instances per class name (crowd regions counted in ``crowd_counts``);
+    ``instances_per_image``: image id (as in the source) -> number of instances;
+    ``size_counts``: COCO buckets ``small`` / ``medium`` / ``large`` of mask areas in pixels.
+    """
+
+    num_images: int = 0
+    num_classes: int = 0
+    class_counts: dict = field(default_factory=dict)
+    crowd_counts: dict = field(default_factory=dict)
+    instances_per_image: dict = field(default_factory=dict)
+    size_counts: dict = field(default_factory=lambda: {"small": 0, "medium": 0, "large": 0})
+    skipped: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    @property
+    def errors(self) -> list:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (image ids turned into strings)."""
+        out = asdict(self)
+        out["instances_per_image"] = {str(k): v for k, v in self.instances_per_image.items()}
+        return out
+
+    def to_json(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=1)
+
+    def summary(self, max_problems: int = 50) -> str:
+        """A few lines for a terminal or a notebook cell."""
+        per_image = np.array(list(self.instances_per_image.values()) or [0])
+        lines = [f"{self.num_images} images, {self.num_classes} classes, "
+                 f"{int(per_image.sum())} instances "
+                 f"({per_image.min()}..{per_image.max()} per image, mean {per_image.mean():.1f})"]
+        for name, count in sorted(self.class_counts.items(), key=lambda kv: -kv[1]):
+            crowd = self.crowd_counts.get(name, 0)
+            lines.append(f"  {name:<24} {count:>7}" + (f"  (+{crowd} crowd)" if crowd else ""))
+        s = self.size_counts
+        lines.append(f"sizes: {s['small']} small (< 32^2 px), {s['medium']} medium, "
+                     f"{s['large']} large (>= 96^2 px)")
+        for what, count in self.skipped.items():
+            lines.append(f"skipped: {count} {what}")
+        lines.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
+        lines += [f"  {p}" for p in self.problems[:max_problems]]
+        if len(self.problems) > max_problems:
+            lines.append(f"  ... and {len(self.problems) - max_problems} more")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def inspect_dataset(dataset) -> InspectReport:
+    """Load every image and its masks of a prepared Dataset and report what is there.
+
+    Problems the reader recorded (``dataset.problems``) are included. Loading problems
+    (missing or unreadable image, masks that do not fit) are errors; zero-area masks are
+    warnings. Each problem names the image file (or the image id) and the instance.
+    """
+    dataset._check_prepared()
+    report = InspectReport(num_images=len(dataset.image_info), num_classes=dataset.num_classes - 1)
+    names = dataset.class_names
+    classes, crowds = Counter(), Counter()
+    problems = Problems(strict=False)
+    for image_id in dataset.image_ids:
+        info = dataset.image_info[image_id]
+        ref = dataset.image_reference(image_id)
+        item = f"image {info['id']!r}"
+        try:
+            image = dataset.load_image(image_id)
+            masks, class_ids = dataset.load_mask(image_id)
+            masks, class_ids = dataset.check_instances(image_id, image.shape[:2], masks,
+                                                       class_ids)
+        except DatasetError as err:
+            problems.error(ref, item, str(err))
+            report.instances_per_image[info["id"]] = 0
+            continue
+        areas = masks.reshape(-1, masks.shape[-1]).sum(axis=0) if masks.size else np.zeros(0)
+        for i, (class_id, area) in enumerate(zip(class_ids, areas)):
+            (crowds if class_id < 0 else classes)[names[abs(int(class_id))]] += 1
+            if area == 0:
+                problems.warning(ref, f"{item}, instance {i}", "mask has zero area")
+            elif area < SMALL_AREA:
+                report.size_counts["small"] += 1
+            elif area < MEDIUM_AREA:
+                report.size_counts["medium"] += 1
+            else:
+                report.size_counts["large"] += 1
+        report.instances_per_image[info["id"]] = int(masks.shape[-1])
+    report.class_counts = {name: classes.get(name, 0) for name in names[1:]}
+    report.crowd_counts = dict(crowds)
+    report.skipped = dict(getattr(dataset, "skipped", {}) or {})
+    report.problems = list(getattr(dataset, "problems", []) or []) + list(problems)
+    return report
+
+
+def inspect_path(path: str, format: str, images: str | None = None, split: str | None = None,
+                 **options) -> InspectReport:
+    """Read ``path`` with the reader of ``format`` (leniently) and inspect it.
+
+    Problems that stop reading altogether (malformed JSON, a wrong schema) still raise
+    DatasetError; everything per item ends up in the report.
+    """
+    from .layout import open_dataset  # the readers import this module
+
+    dataset = open_dataset(path, format, images=images, split=split, strict=False, **options)
+    return inspect_dataset(dataset)

@@ -1,0 +1,147 @@
+"""Evaluate a detector on a Dataset: per-image VOC AP (matterport style) and the COCO tables.
+
+The model is used only through ``model.detect(images)``: a list of (H, W, 3) uint8 images in,
+one dict per image out with ``rois`` (N, 4) y1, x1, y2, x2, ``class_ids`` (N,), ``scores`` (N,)
+and ``masks`` (H, W, N) bool, all in original-image pixels.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data.convert import dataset_to_coco
+from ..data.transforms import extract_bboxes
+from .coco import CocoEvaluation, evaluate_coco, format_table, results_to_coco
+from .voc import evaluate_image
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`evaluate_model` returns.
+
+    per_image: DataFrame, one row per image: ``image_id`` (dataset id), ``reference``,
+        ``AP50`` (VOC AP at ``iou_threshold``), ``AP`` (mean VOC AP over IoU 0.50:0.95),
+        ``n_gt`` (non-crowd instances), ``n_pred``; AP is NaN for an image without ground truth.
+    mAP50, mAP: means of those columns over the images that have ground truth (matterport).
+    coco_bbox, coco_segm: :class:`~maskrcnn.evaluation.coco.CocoEvaluation` of the detections.
+    confusion: (num_classes, num_classes) counts at ``iou_threshold``, rows ground truth,
+        columns predicted, index 0 background (see ``plot_confusion_matrix``).
+    class_names: the dataset's class names, index = class id.
+    seconds_per_image: mean wall time of ``detect`` per image.
+    """
+    per_image: pd.DataFrame
+    mAP50: float
+    mAP: float
+    coco_bbox: CocoEvaluation
+    coco_segm: CocoEvaluation
+    confusion: np.ndarray
+    class_names: list
+    iou_threshold: float = 0.5
+    seconds_per_image: float = float("nan")
+
+    def coco_table(self) -> pd.DataFrame:
+        """bbox and segm COCO summaries in one DataFrame (percent)."""
+        return pd.concat([self.coco_bbox.summary, self.coco_segm.summary])
+
+    def __repr__(self) -> str:
+        lines = [f"{len(self.per_image)} images, "
+                 f"{int(self.per_image['n_gt'].gt(0).sum())} with ground truth",
+                 f"VOC mAP@{self.iou_threshold:.2f}: {self.mAP50:.4f}",
+                 f"VOC mAP@[.50:.95]: {self.mAP:.4f}",
+                 "COCO (percent):", format_table(self.coco_table())]
+        notes = {e.note for e in (self.coco_bbox, self.coco_segm) if e.note}
+        return "\n".join(lines + [f"note: {n}" for n in sorted(notes)])
+
+
+def _select_image_ids(dataset, image_ids, limit):
+    ids = np.asarray(dataset.image_ids if image_ids is None else image_ids, dtype=np.int64)
+    ids = ids.reshape(-1)
+    if limit is not None:
+        ids = ids[:int(limit)]
+    known = len(dataset.image_info)
+    bad = ids[(ids < 0) | (ids >= known)]
+    if bad.size:
+        raise ValueError(f"image id {bad[0]} is not in the dataset (it has {known} images, "
+                         f"ids 0..{known - 1})")
+    if ids.size == 0:
+        raise ValueError("no images to evaluate (empty image_ids or limit=0)")
+    return ids
+
+
+def _check_result(result, image, reference):
+    """Fail early, naming the image, when ``detect`` returns something unusable."""
+    missing = {"rois", "class_ids", "scores", "masks"} - set(result)
+    if missing:
+        raise ValueError(f"{reference}: detect() returned no {sorted(missing)}")
+    masks = np.asarray(result["masks"])
+    if masks.ndim != 3 or masks.shape[:2] != image.shape[:2]:
+        raise ValueError(f"{reference}: detect() returned masks of shape {masks.shape}; they "
+                         f"must be (H, W, N) at the image size {image.shape[:2]}")
+
+
+def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5,
+                   verbose=True, batch_size=1) -> EvaluationResult:
+    """Detect on dataset images and score the detections (VOC per image and COCO).
+
+    Args:
+        model: anything with ``detect(list_of_images) -> list_of_result_dicts``.
+        dataset: a prepared Dataset (``load_image_and_masks`` gives image, masks, class ids).
+        image_ids: dataset image ids to use (default: all); ``limit`` keeps the first ``limit``.
+        iou_threshold: IoU of the per-image ``AP50`` column and of the confusion matrix.
+        verbose: print progress and the final tables.
+        batch_size: images per ``detect`` call.
+    """
+    ids = _select_image_ids(dataset, image_ids, limit)
+    num_classes = dataset.num_classes
+    rows, coco_records = [], []
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    detect_seconds, started = 0.0, time.time()
+    for start in range(0, ids.size, max(1, int(batch_size))):
+        batch = ids[start:start + max(1, int(batch_size))]
+        loaded = [dataset.load_image_and_masks(int(i)) for i in batch]
+        tic = time.perf_counter()
+        results = model.detect([image for image, _, _ in loaded])
+        detect_seconds += time.perf_counter() - tic
+        if len(results) != len(batch):
+            raise ValueError(f"detect() returned {len(results)} results for {len(batch)} images")
+        for position, image_id, (image, gt_masks, gt_class_ids), result in zip(
+                range(start + 1, start + 1 + len(batch)), batch, loaded, results):
+            reference = dataset.image_reference(int(image_id))
+            _check_result(result, image, reference)
+            gt_boxes = extract_bboxes(gt_masks)
+            pred = (result["rois"], result["class_ids"], result["scores"], result["masks"])
+            try:
+                ap50, ap, image_confusion = evaluate_image(
+                    gt_boxes, gt_class_ids, gt_masks, *pred, num_classes=num_classes,
+                    iou_threshold=iou_threshold)
+            except ValueError as error:
+                raise ValueError(f"{reference}: {error}") from None
+            confusion += image_confusion
+            rows.append({"image_id": dataset.image_info[int(image_id)]["id"],
+                         "reference": reference, "AP50": ap50, "AP": ap,
+                         "n_gt": int(np.count_nonzero(gt_class_ids > 0)),
+                         "n_pred": int(len(result["class_ids"]))})
+            coco_records += results_to_coco([position], [result])
+        if verbose and (start // max(1, int(batch_size))) % 50 == 0:
+            print(f"evaluated {min(start + len(batch), ids.size)}/{ids.size} images "
+                  f"({time.time() - started:.0f} s)")
+    per_image = pd.DataFrame(rows)
+    gt_coco = dataset_to_coco(dataset, ids)  # COCO image ids are 1-based positions in ids
+    result = EvaluationResult(
+        per_image=per_image,
+        mAP50=_nanmean(per_image["AP50"]), mAP=_nanmean(per_image["AP"]),
+        coco_bbox=evaluate_coco(gt_coco, coco_records, "bbox"),
+        coco_segm=evaluate_coco(gt_coco, coco_records, "segm"),
+        confusion=confusion, class_names=list(dataset.class_names),
+        iou_threshold=iou_threshold, seconds_per_image=detect_seconds / ids.size)
+    if verbose:
+        print(result)
+    return result
+
+
+def _nanmean(values) -> float:
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")

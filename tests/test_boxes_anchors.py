@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from maskrcnn.model.anchors import level_anchors, pyramid_anchors
+from maskrcnn.model.boxes import clip_boxes, decode_deltas, encode_deltas, pairwise_iou
+
+STD = np.array([0.1, 0.1, 0.2, 0.2])
+
+
+def test_delta_round_trip():
+    rng = np.random.default_rng(0)
+    y1x1 = rng.uniform(0, 0.5, (50, 2))
+    boxes = np.concatenate([y1x1, y1x1 + rng.uniform(0.01, 0.5, (50, 2))], 1).astype(np.float32)
+    y1x1 = rng.uniform(0, 0.5, (50, 2))
+    gt = np.concatenate([y1x1, y1x1 + rng.uniform(0.01, 0.5, (50, 2))], 1).astype(np.float32)
+    deltas = encode_deltas(tf.constant(boxes), tf.constant(gt), STD)
+    np.testing.assert_allclose(decode_deltas(tf.constant(boxes), deltas, STD), gt, atol=1e-5)
+
+
+def test_identical_boxes_have_zero_deltas():
+    b = tf.constant([[0.1, 0.2, 0.4, 0.6]])
+    np.testing.assert_allclose(encode_deltas(b, b, STD), 0.0, atol=1e-6)
+
+
+def test_iou_hand_cases():
+    a = tf.constant([[0.0, 0.0, 2.0, 2.0]])
+    b = tf.constant([[0.0, 0.0, 2.0, 2.0],   # same: 1
+                     [1.0, 1.0, 3.0, 3.0],   # 1 / 7
+                     [0.0, 1.0, 2.0, 3.0],   # 2 / 6
+                     [5.0, 5.0, 6.0, 6.0],   # disjoint: 0
+                     [0.5, 0.5, 1.5, 1.5]])  # inside: 1 / 4
+    np.testing.assert_allclose(pairwise_iou(a, b)[0], [1, 1 / 7, 1 / 3, 0, 0.25], rtol=1e-6)
+
+
+def test_iou_of_degenerate_boxes_is_zero_not_nan():
+    z = tf.zeros([2, 4])
+    assert np.all(pairwise_iou(z, z).numpy() == 0)
+
+
+def test_clip_boxes():
+    out = clip_boxes(tf.constant([[-0.2, 0.3, 1.4, 0.9]]), tf.constant([0.0, 0.0, 1.0, 0.5]))
+    np.testing.assert_allclose(out, [[0.0, 0.3, 1.0, 0.5]])
+
+
+def test_anchor_count_and_positions(tiny_config):
+    anchors = pyramid_anchors(tiny_config, (64, 64))
+    ratios = len(tiny_config.RPN_ANCHOR_RATIOS)
+    cells = sum(int(np.ceil(64 / s)) ** 2 for s in tiny_config.BACKBONE_STRIDES)
+    assert anchors.shape == (cells * ratios, 4)
+    # First level: scale 8 at stride 4, centres at (0, 0), (0, 4), ...; ratio 1 is square.
+    first = level_anchors(8, [1], (16, 16), 4)
+    np.testing.assert_allclose(first[0], [-4, -4, 4, 4])
+    np.testing.assert_allclose(first[1], [-4, 0, 4, 8])
+    np.testing.assert_allclose(first[16], [0, -4, 8, 4])
+    # Ratio 2 (width / height) keeps the area of the scale.
+    wide = level_anchors(8, [2], (1, 1), 4)[0]
+    h, w = wide[2] - wide[0], wide[3] - wide[1]
+    assert w / h == pytest.approx(2) and w * h == pytest.approx(64)

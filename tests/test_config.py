@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+
+from maskrcnn.config import Config
+from maskrcnn.errors import ConfigError
+
+
+def test_defaults_match_matterport():
+    c = Config()
+    assert c.BACKBONE == "resnet101" and c.IMAGE_MAX_DIM == 1024 and c.IMAGE_MIN_DIM == 800
+    assert c.BATCH_SIZE == 2 and c.TRAIN_ROIS_PER_IMAGE == 200 and c.MASK_SHAPE == [28, 28]
+    assert c.IMAGE_META_SIZE == 1 + 3 + 3 + 4 + 1 + c.NUM_CLASSES
+    assert list(c.IMAGE_SHAPE) == [1024, 1024, 3]
+
+
+def test_subclass_fields_and_derived_values():
+    class Balloon(Config):
+        NAME = "balloon"
+        NUM_CLASSES = 2
+        IMAGES_PER_GPU = 3
+        GPU_COUNT = 2
+    c = Balloon()
+    assert c.BATCH_SIZE == 6 and c.IMAGE_META_SIZE == 14
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("IMAGE_MAX_DIM", 1000, "divisible by 64"),
+    ("NUM_CLASSES", 0, "NUM_CLASSES"),
+    ("IMAGE_RESIZE_MODE", "stretch", "IMAGE_RESIZE_MODE"),
+    ("RPN_ANCHOR_SCALES", (32, 64), "one scale per pyramid level"),
+    ("MASK_SHAPE", [14, 14], "MASK_SHAPE"),
+    ("BACKBONE", "vgg", "BACKBONE"),
+    ("LOSS_WEIGHTS", {"rpn_loss": 1.0}, "unknown keys"),
+    ("DETECTION_MIN_CONFIDENCE", 1.5, "DETECTION_MIN_CONFIDENCE"),
+])
+def test_bad_values_raise_config_error_saying_what_to_change(field, value, words):
+    Bad = type("Bad", (Config,), {field: value})
+    with pytest.raises(ConfigError, match=words):
+        Bad()
+
+
+def test_json_round_trip_keeps_every_field():
+    class Mine(Config):
+        NAME = "mine"
+        NUM_CLASSES = 5
+        MEAN_PIXEL = np.array([1.0, 2.0, 3.0])
+        RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
+    original = Mine()
+    restored = Config.from_json(original.to_json())
+    assert restored.fields() == original.fields()
+    assert isinstance(restored.MEAN_PIXEL, np.ndarray)
+    assert json.loads(original.to_json())["NUM_CLASSES"] == 5
+
+
+def test_malformed_json_names_line_and_column():
+    with pytest.raises(ConfigError, match="line 1 column"):
+        Config.from_json("{bad")
+
+
+def test_display_prints_fields(capsys):
+    Config().display()
+    out = capsys.readouterr().out
+    assert "IMAGE_MAX_DIM" in out and "1024" in out

@@ -1,0 +1,118 @@
+"""Folder layouts (COCO/D2S, VIA Colab zip), safe zip extraction, open_dataset dispatch."""
+import json
+import zipfile
+
+import pytest
+from PIL import Image
+
+from maskrcnn.data.layout import find_layout, load_json, open_dataset, safe_extract_zip
+from maskrcnn.errors import DatasetError
+
+
+def coco_file(path, file_name="a.jpg"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": file_name, "width": 32, "height": 32}],
+        "categories": [{"id": 1, "name": "box"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+                         "segmentation": [[2, 2, 20, 2, 20, 20]]}]}))
+
+
+def via_split(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (32, 32)).save(folder / "a.jpg")
+    (folder / "via_region_data.json").write_text(json.dumps({"a.jpg1": {
+        "filename": "a.jpg", "size": 1, "regions": [{"shape_attributes": {
+            "name": "polygon", "all_points_x": [1, 9, 9], "all_points_y": [1, 1, 9]}}]}}))
+
+
+def test_coco_layout_with_annotations_folder(tmp_path):
+    for split in ("train", "val"):
+        coco_file(tmp_path / "annotations" / f"instances_{split}.json")
+        (tmp_path / split).mkdir()
+        Image.new("RGB", (32, 32)).save(tmp_path / split / "a.jpg")
+    layout = find_layout(tmp_path)
+    assert layout.format == "coco" and sorted(layout.splits) == ["train", "val"]
+    assert layout.splits["val"][1] == str(tmp_path / "val")
+    ds = open_dataset(tmp_path, "coco", split="val")
+    assert ds.image_info[0]["path"] == str(tmp_path / "val" / "a.jpg")
+    assert ds.load_image_and_masks(0)[1].shape == (32, 32, 1)
+
+
+def test_per_split_annotations_layout(tmp_path):
+    for split in ("train", "test"):
+        coco_file(tmp_path / split / "annotations" / "instances.json")
+        (tmp_path / split / "images").mkdir()
+    layout = find_layout(tmp_path)
+    assert layout.splits["test"][1] == str(tmp_path / "test" / "images")
+
+
+def test_d2s_names_and_images_folder(tmp_path):
+    coco_file(tmp_path / "annotations" / "D2S_training.json")
+    (tmp_path / "images").mkdir()
+    assert find_layout(tmp_path).splits == {
+        "train": (str(tmp_path / "annotations" / "D2S_training.json"), str(tmp_path / "images"))}
+
+
+def test_via_colab_zip(tmp_path):
+    src = tmp_path / "src"
+    via_split(src / "balloon" / "train")
+    via_split(src / "balloon" / "val")
+    archive = tmp_path / "balloon_dataset.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for file in src.rglob("*"):
+            if file.is_file():
+                z.write(file, file.relative_to(src))
+    layout = find_layout(archive)
+    assert layout.format == "via" and sorted(layout.splits) == ["train", "val"]
+    ds = open_dataset(archive, "via", split="val")
+    assert ds.load_image_and_masks(0)[2].tolist() == [1]
+    with pytest.raises(DatasetError, match="looks like a via dataset"):
+        open_dataset(archive, "coco")
+
+
+def test_unknown_folder_says_what_was_expected(tmp_path):
+    (tmp_path / "stuff").mkdir()
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(DatasetError, match="via_region_data.json.*found"):
+        find_layout(tmp_path)
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "/abs/evil.txt", "a/../../evil.txt"])
+def test_zip_refuses_escaping_members(tmp_path, member):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("ok.txt", "fine")
+        z.writestr(member, "evil")
+    with pytest.raises(DatasetError, match="refusing to extract"):
+        safe_extract_zip(archive, tmp_path / "out")
+    assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "out" / "ok.txt").exists()
+
+
+def test_zip_refuses_symlinks_and_corrupt_files(tmp_path):
+    archive = tmp_path / "link.zip"
+    info = zipfile.ZipInfo("link")
+    info.external_attr = 0o120777 << 16
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr(info, "/etc/passwd")
+    with pytest.raises(DatasetError, match="link"):
+        safe_extract_zip(archive, tmp_path / "out")
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(DatasetError, match="not a readable zip"):
+        safe_extract_zip(tmp_path / "broken.zip", tmp_path / "out")
+
+
+def test_load_json_errors(tmp_path):
+    with pytest.raises(DatasetError, match="not found"):
+        load_json(tmp_path / "none.json")
+    (tmp_path / "b.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(DatasetError, match="not UTF-8"):
+        load_json(tmp_path / "b.json")
+    (tmp_path / "c.json").write_text('{"a": [1, 2,\n\n   ]')
+    with pytest.raises(DatasetError, match=r"c\.json: line 3, column 4"):
+        load_json(tmp_path / "c.json")
+
+
+def test_open_dataset_rejects_unknown_format(tmp_path):
+    with pytest.raises(DatasetError, match="unknown format 'yolo'"):
+        open_dataset(tmp_path, "yolo")

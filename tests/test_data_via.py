@@ -1,0 +1,182 @@
+"""VIA reader: 1.x/2.x exports, project files, every shape, class attributes, bad input."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from maskrcnn.data.via import load_via
+from maskrcnn.errors import DatasetError
+
+
+def polygon(xs, ys, **attrs):
+    return {"shape_attributes": {"name": "polygon", "all_points_x": xs, "all_points_y": ys},
+            "region_attributes": attrs}
+
+
+def entry(file_name, regions, size=1234):
+    return {"fileref": "", "size": size, "filename": file_name, "base64_img_data": "",
+            "file_attributes": {}, "regions": regions}
+
+
+def write_images(folder, names=("a.jpg", "b.png"), size=(64, 48)):
+    for name in names:
+        Image.new("RGB", size, (40, 80, 120)).save(folder / name)
+
+
+def write_json(path, data):
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_via1_regions_as_dict(tmp_path):
+    write_images(tmp_path)
+    data = {"a.jpg1234": entry("a.jpg", {"0": polygon([5, 30, 30, 5], [5, 5, 20, 20]),
+                                         "1": polygon([40, 60, 50], [30, 30, 45])}),
+            "b.png99": entry("b.png", {})}
+    ds = load_via(write_json(tmp_path / "via_region_data.json", data), default_class="balloon")
+    assert ds.class_names == ["BG", "balloon"]
+    assert [info["id"] for info in ds.image_info] == ["a.jpg", "b.png"]
+    image, masks, class_ids = ds.load_image_and_masks(0)
+    assert masks.shape == (48, 64, 2) and class_ids.tolist() == [1, 1]
+    assert masks[10, 10, 0] and not masks[10, 10, 1] and masks[0:5].sum() == 0
+    assert masks[..., 0].sum() == 25 * 15  # pycocotools rule: [x0, x1) x [y0, y1)
+    assert ds.load_mask(1)[0].shape == (48, 64, 0)
+
+
+def test_via2_list_and_every_shape(tmp_path):
+    write_images(tmp_path, ["a.jpg"], size=(100, 80))
+    regions = [
+        {"shape_attributes": {"name": "rect", "x": 10, "y": 10, "width": 20, "height": 10},
+         "region_attributes": {"kind": "box"}},
+        {"shape_attributes": {"name": "circle", "cx": 70, "cy": 20, "r": 8},
+         "region_attributes": {"kind": {"ball": True, "box": False}}},  # checkbox
+        {"shape_attributes": {"name": "ellipse", "cx": 50, "cy": 60, "rx": 20, "ry": 5,
+                              "theta": np.pi / 2}, "region_attributes": {"kind": "ball"}},
+        {"shape_attributes": {"name": "polyline", "all_points_x": [5, 20, 5],
+                              "all_points_y": [50, 60, 70]}, "region_attributes": {"kind": "box"}},
+    ]
+    ds = load_via(write_json(tmp_path / "v.json", {"a.jpg": entry("a.jpg", regions)}),
+                  class_attribute="kind", default_class=None)
+    assert ds.class_names == ["BG", "ball", "box"]
+    masks, class_ids = ds.load_mask(0)
+    assert class_ids.tolist() == [2, 1, 1, 2]
+    assert masks[..., 0].sum() == 200
+    assert abs(masks[..., 1].sum() - np.pi * 64) < 25
+    ys, xs = np.nonzero(masks[..., 2])  # theta = 90 degrees: the long axis is vertical
+    assert np.ptp(ys) > 3 * np.ptp(xs)
+
+
+def test_project_file(tmp_path):
+    write_images(tmp_path, ["a.jpg"])
+    data = {"_via_settings": {}, "_via_attributes": {"region": {}, "file": {}},
+            "_via_img_metadata": {"a.jpg1234": entry("a.jpg", [polygon([1, 9, 9], [1, 1, 9])])}}
+    ds = load_via(write_json(tmp_path / "project.json", data))
+    assert ds.load_mask(0)[1].tolist() == [1]
+
+
+def test_polygon_past_the_edge_is_clipped_and_counted(tmp_path):
+    write_images(tmp_path, ["a.jpg"])
+    data = {"a": entry("a.jpg", [polygon([50, 2000, 2000, 50], [10, 10, 30, 30])])}
+    ds = load_via(write_json(tmp_path / "v.json", data))
+    masks, _ = ds.load_mask(0)
+    assert masks.shape == (48, 64, 1) and masks[10:30, 50:64, 0].all()
+    assert "2 point(s) outside the 64x48 image" in ds.problems[0].message
+    assert ds.problems[0].item == "image 'a.jpg', region 0"
+
+
+def test_exif_rotated_jpeg_size_follows_orientation(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees: displayed 48 wide, 64 high
+    Image.new("RGB", (64, 48)).save(tmp_path / "r.jpg", exif=exif)
+    data = {"r": entry("r.jpg", [polygon([1, 40, 40], [1, 1, 60])])}
+    ds = load_via(write_json(tmp_path / "v.json", data))
+    image, masks, _ = ds.load_image_and_masks(0)
+    assert image.shape == (64, 48, 3) and masks.shape == (64, 48, 1)
+    assert not ds.problems
+
+
+def test_16bit_and_palette_pngs(tmp_path):
+    Image.fromarray(np.full((32, 40), 40000, dtype=np.uint16)).save(tmp_path / "d.png")
+    Image.new("P", (40, 32)).save(tmp_path / "p.png")
+    data = {"d": entry("d.png", [polygon([1, 9, 9], [1, 1, 9])]),
+            "p": entry("p.png", [polygon([1, 9, 9], [1, 1, 9])])}
+    ds = load_via(write_json(tmp_path / "v.json", data))
+    for i in ds.image_ids:
+        image, masks, _ = ds.load_image_and_masks(i)
+        assert image.dtype == np.uint8 and image.shape == (32, 40, 3)
+
+
+@pytest.mark.parametrize("region, message", [
+    (polygon([1, 5], [1, 5]), "at least 3"),
+    ({"shape_attributes": {"name": "ellipse", "cx": 5, "cy": 5, "rx": 3}}, "no 'ry' key"),
+    ({"shape_attributes": {"name": "point", "cx": 5, "cy": 5}}, "no area"),
+    ({"shape_attributes": {"name": "star"}}, "unknown region shape"),
+    (polygon([1, 5, float("nan")], [1, 5, 5]), "finite"),
+    (polygon([1, 5, 5], [1, 5]), "3 x but 2 y"),
+    (polygon([1, 5, 5], [1, 5, 9], kind="zebra"), "unknown category 'zebra'"),
+    ({"shape_attributes": {"name": "rect", "x": 1, "y": 1, "width": 0, "height": 3}},
+     "no area"),
+])
+def test_bad_regions_name_file_image_and_region(tmp_path, region, message):
+    write_images(tmp_path, ["a.jpg"])
+    path = write_json(tmp_path / "v.json", {"a": entry("a.jpg", [polygon([1, 9, 9], [1, 1, 9]),
+                                                                region])})
+    with pytest.raises(DatasetError, match=message) as err:
+        load_via(path, class_attribute="kind", class_names=["object"])
+    assert "v.json" in str(err.value) and "image 'a.jpg', region 1" in str(err.value)
+    ds = load_via(path, class_attribute="kind", class_names=["object"], strict=False)
+    assert ds.load_mask(0)[0].shape[-1] == 1 and ds.problems[0].severity == "error"
+
+
+def test_entry_problems(tmp_path):
+    write_images(tmp_path, ["a.jpg"])
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    cases = [({"x": {"filename": "a.jpg"}}, "no 'regions' key"),
+             ({"x": entry("missing.jpg", [])}, "image file not found"),
+             ({"x": entry("bad.jpg", [])}, "cannot read image"),
+             ({"x": entry("../a.jpg", [])}, "outside the dataset folder"),
+             ({"x": entry("a.jpg", []), "y": entry("a.jpg", [])}, "appears twice")]
+    for data, message in cases:
+        with pytest.raises(DatasetError, match=message):
+            load_via(write_json(tmp_path / "v.json", data))
+    with pytest.raises(DatasetError, match="VIA 3 project"):
+        load_via(write_json(tmp_path / "v.json", {"project": {}, "file": {}, "metadata": {}}))
+
+
+def test_missing_class_attribute_needs_default(tmp_path):
+    write_images(tmp_path, ["a.jpg"])
+    path = write_json(tmp_path / "v.json", {"a": entry("a.jpg", [polygon([1, 9, 9], [1, 1, 9])])})
+    with pytest.raises(DatasetError, match="default_class"):
+        load_via(path, class_attribute="name", default_class=None)
+    ds = load_via(path, class_attribute="name", default_class="thing")
+    assert ds.class_names == ["BG", "thing"]
+
+
+SHAPE_KEYS = ["name", "all_points_x", "all_points_y", "x", "y", "width", "height", "cx", "cy",
+              "r", "rx", "ry", "theta"]
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-100, 200) | st.floats() | st.text(max_size=6)
+    | st.sampled_from(["polygon", "rect", "circle", "ellipse", "polyline", "point"]),
+    lambda c: st.lists(c, max_size=5) | st.dictionaries(
+        st.sampled_from(SHAPE_KEYS + ["shape_attributes", "region_attributes", "regions",
+                                      "filename", "kind"]), c, max_size=6),
+    max_leaves=20)
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(regions=VALUES, extra=VALUES)
+def test_fuzz_only_dataset_errors(tmp_path, regions, extra):
+    write_images(tmp_path, ["a.jpg"])
+    path = write_json(tmp_path / "fuzz.json", {"a": {"filename": "a.jpg", "regions": regions},
+                                               "b": extra})
+    for strict in (True, False):
+        try:
+            ds = load_via(path, class_attribute="kind", strict=strict)
+            for i in ds.image_ids:
+                ds.load_image_and_masks(i)
+        except DatasetError:
+            pass

@@ -1,0 +1,138 @@
+"""Training end to end on tiny configs: losses fall, checkpoints, resume, bad input."""
+import os
+
+import numpy as np
+import pytest
+
+from maskrcnn.data.dataset import Dataset
+from maskrcnn.data.shapes import ShapesDataset
+from maskrcnn.errors import ConfigError, DatasetError
+from maskrcnn.model import MaskRCNN
+from maskrcnn.weights import read_checkpoint_info
+
+
+def test_loss_goes_down_on_a_fixed_batch(tiny_config):
+    """A few steps on the same images lower the total loss."""
+    import tensorflow as tf
+    from maskrcnn.data.pipeline import make_training_dataset
+    from maskrcnn.training import make_optimizer, set_trainable
+
+    tf.random.set_seed(0)
+    model = MaskRCNN("training", tiny_config, "unused")
+    net = model.keras_model
+    batch = next(iter(make_training_dataset(ShapesDataset(2, 64, 64, seed=1), tiny_config,
+                                            shuffle=False, seed=0)))
+    set_trainable(net.leaf_layers(), "all", True)
+    net.compile(optimizer=make_optimizer(tiny_config, 0.01), jit_compile=False)
+    step = tf.function(net.train_step, jit_compile=False)
+
+    def loss_now():
+        return np.mean([float(net.total_loss(net.compute_losses(batch, training=True)))
+                        for _ in range(3)])
+
+    before = loss_now()
+    for _ in range(15):
+        step(batch)
+    after = loss_now()
+    assert after < 0.8 * before, (before, after)
+
+
+def test_train_writes_checkpoints_with_config_and_classes(trained_tiny, tiny_config):
+    model, path = trained_tiny
+    assert path.endswith("mask_rcnn_tiny_0001.h5") and os.path.isfile(path)
+    info = read_checkpoint_info(path)
+    assert info["epoch"] == 1 and info["class_names"] == ["BG", "square", "circle", "triangle"]
+    assert '"NUM_CLASSES": 4' in info["config"]
+    assert os.listdir(os.path.dirname(path))  # TensorBoard logs beside it
+    assert any(n.startswith("train") for n in os.listdir(os.path.dirname(path)))
+
+
+def test_save_load_gives_identical_detections(trained_tiny, tmp_path):
+    model, path = trained_tiny
+    images = [ShapesDataset(2, 64, 64, seed=11).load_image(i) for i in (0, 1)]
+    before = model.detect(images)
+    other = MaskRCNN("inference", model.config, str(tmp_path))
+    other.load_weights(path, by_name=True)
+    after = other.detect(images)
+    for a, b in zip(before, after):
+        for key in ("rois", "class_ids", "scores", "masks"):
+            np.testing.assert_array_equal(a[key], b[key])
+    assert other.class_names == model.class_names
+
+
+def test_find_last_never_picks_a_partial_checkpoint(trained_tiny, tmp_path):
+    model, path = trained_tiny
+    run = tmp_path / "tiny20990101T000000"
+    run.mkdir()
+    (run / "mask_rcnn_tiny_0002.h5.partial").write_bytes(b"half written")
+    (run / "mask_rcnn_tiny_0003.h5").write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    import shutil
+    shutil.copy(path, run / "mask_rcnn_tiny_0001.h5")
+    finder = MaskRCNN("training", model.config, str(tmp_path))
+    assert finder.find_last() == str(run / "mask_rcnn_tiny_0001.h5")
+    empty = MaskRCNN("training", model.config, str(tmp_path / "none"))
+    with pytest.raises(FileNotFoundError):
+        empty.find_last()
+
+
+def test_resume_continues_the_epoch_count(trained_tiny, tmp_path):
+    model, path = trained_tiny
+    resumed = MaskRCNN("training", model.config, os.path.dirname(os.path.dirname(path)))
+    resumed.load_weights(resumed.find_last(), by_name=True)
+    assert resumed.epoch == 1
+    data = ShapesDataset(4, 64, 64, seed=4)
+    resumed.train(data, None, learning_rate=0.001, epochs=2, layers="heads", verbose=0)
+    assert resumed.find_last().endswith("mask_rcnn_tiny_0002.h5")
+    assert read_checkpoint_info(resumed.find_last())["epoch"] == 2
+
+
+def test_num_classes_mismatch_is_a_config_error_before_training(tiny_config, tmp_path):
+    tiny_config.NUM_CLASSES = 3
+    model = MaskRCNN("training", tiny_config, str(tmp_path))
+    with pytest.raises(ConfigError, match="NUM_CLASSES is 3 .* 4 classes"):
+        model.train(ShapesDataset(2, 64, 64), None, 0.01, 1, "heads")
+    assert not os.listdir(tmp_path)
+
+
+class MixedIds(ShapesDataset):
+    """Shapes with alphanumeric ids, and every second image without instances."""
+
+    def __init__(self):
+        super().__init__(6, 64, 64, seed=7)
+        for i, info in enumerate(self.image_info):
+            info["id"] = f"0a{i}f-{'x' * i}"
+            if i % 2:
+                info["shapes"] = []
+        self.prepare()
+
+
+def test_images_without_instances_and_non_numeric_ids_train(tiny_config, tmp_path):
+    tiny_config.STEPS_PER_EPOCH = 3
+    model = MaskRCNN("training", tiny_config, str(tmp_path))
+    history = model.train(MixedIds(), MixedIds(), 0.01, 1, "all", verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+
+
+class BrokenMasks(ShapesDataset):
+    def load_mask(self, image_id):
+        masks, ids = super().load_mask(image_id)
+        return masks, ids[:-1] if image_id == 1 else ids
+
+
+def test_bad_masks_stop_training_with_a_dataset_error(tiny_config, tmp_path):
+    tiny_config.IMAGES_PER_GPU = 1
+    model = MaskRCNN("training", tiny_config, str(tmp_path))
+    data = BrokenMasks(2, 64, 64, seed=1, max_instances=2)
+    with pytest.raises(DatasetError, match="shapes-1-00001"):
+        model.train(data, None, 0.01, 1, "all", verbose=0)
+
+
+def test_layer_presets_freeze_what_matterport_froze(tiny_config):
+    model = MaskRCNN("training", tiny_config, "unused")
+    names = set(model.set_trainable("heads"))
+    assert "mrcnn_mask" in names and "rpn_conv_shared" in names and "fpn_c5p5" in names
+    assert not any(n.startswith(("res", "bn", "conv1")) for n in names)
+    names = set(model.set_trainable("4+"))
+    assert "res4a_branch2a" in names and "res3a_branch2a" not in names
+    with pytest.raises(ConfigError):
+        model.set_trainable("([")

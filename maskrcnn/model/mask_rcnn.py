@@ -53,6 +53,29 @@ class MaskRCNN:
                                       jit_compile=False)
         self._paste_fn = tf.function(paste_masks, reduce_retracing=True, jit_compile=False)
 
+    @classmethod
+    def from_checkpoint(cls, path: str, mode: str = "inference", model_dir: str | None = None,
+                        config: Config | None = None, **overrides) -> "MaskRCNN":
+        """A model rebuilt from a checkpoint alone: its config, class names and weights.
+
+        A matterport .h5 carries no config: pass ``config`` (and set ``class_names``).
+        ``overrides`` set config fields, e.g. ``DETECTION_MIN_CONFIDENCE=0.5``.
+        """
+        info = read_checkpoint_info(path)
+        if config is None:
+            if not info["config"]:
+                raise WeightsError(f"{path}: this file carries no config (a matterport .h5?); "
+                                   "pass config=YourConfig() to from_checkpoint")
+            config = Config.from_json(info["config"])
+        for name, value in overrides.items():
+            if not name.isupper() or not hasattr(config, name):
+                raise ConfigError(f"unknown config field {name!r}")
+            setattr(config, name, value)
+        model_dir = model_dir or os.path.dirname(os.path.dirname(os.path.abspath(path)))
+        model = cls(mode, config, model_dir)
+        model.load_weights(path)
+        return model
+
     # ------------------------------------------------------------------ files
     def _name(self) -> str:
         return str(self.config.NAME or "maskrcnn").lower()

@@ -60,15 +60,8 @@ def _train(args) -> int:
     val_set = _open(args.dataset, args.format, args.val_split) if args.val_split else None
     config = _config_from(args, train_set)
     model = MaskRCNN("training", config, args.model_dir)
-    if args.weights == "last":
-        model.load_weights(model.find_last(), by_name=True)
-    elif args.weights not in (None, "none"):
-        if hasattr(model, "init_weights"):
-            model.init_weights(args.weights)
-        else:
-            model.load_weights(args.weights, by_name=True,
-                               exclude=["mrcnn_class_logits", "mrcnn_bbox_fc", "mrcnn_bbox",
-                                        "mrcnn_mask"])
+    if args.weights not in (None, "none"):
+        print(model.init_weights(args.weights))
     model.train(train_set, val_set, learning_rate=args.lr or config.LEARNING_RATE,
                 epochs=args.epochs, layers=args.layers)
     print(f"checkpoint: {model.find_last()}")
@@ -83,6 +76,15 @@ def _evaluate(args) -> int:
     dataset = _open(args.dataset, args.format, args.subset, args.images)
     result = evaluate_model(model, dataset, limit=args.limit, verbose=True)
     print(result)
+    return 0
+
+
+def _export(args) -> int:
+    from .model import MaskRCNN
+
+    model = MaskRCNN.from_checkpoint(args.weights)
+    path = model.export(args.output, format=args.format)
+    print(f"exported: {path}")
     return 0
 
 
@@ -132,17 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None)
     evaluate.set_defaults(func=_evaluate)
 
+    export = sub.add_parser("export", help="a SavedModel for serving, or Keras 3 weights")
+    export.add_argument("--weights", required=True, help="a checkpoint of this project")
+    export.add_argument("--output", required=True, help="folder (saved_model) or .weights.h5")
+    export.add_argument("--format", default="saved_model", choices=["saved_model", "weights"])
+    export.set_defaults(func=_export)
+
     from .data.commands import add_convert_parser, add_inspect_parser
+    from .inference_commands import add_detect_parser
     add_inspect_parser(sub)
     add_convert_parser(sub)
-    for module, adder in (("inference_commands", "add_detect_parser"),
-                          ("export", "add_export_parser")):
-        try:
-            mod = __import__(f"{__package__}.{module}", fromlist=[adder])
-        except ImportError:
-            continue
-        if hasattr(mod, adder):
-            getattr(mod, adder)(sub)
+    add_detect_parser(sub)
     return parser
 
 

@@ -3,6 +3,7 @@ the per-epoch checkpoint callback."""
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import keras
 
@@ -71,3 +72,99 @@ class CheckpointCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._save(epoch + 1)
+
+
+class LearningRateWarmup(keras.callbacks.Callback):
+    """Linear learning-rate warm-up over the first ``steps`` batches of training.
+
+    The rate rises from ``start_factor * lr`` to the optimiser's ``lr`` (read when training
+    starts), then stays there. Pass it in ``custom_callbacks``; counts batches across epochs.
+    """
+
+    def __init__(self, steps: int, start_factor: float = 0.01):
+        super().__init__()
+        if steps < 0 or not 0.0 <= start_factor <= 1.0:
+            raise ConfigError(f"warm-up needs steps >= 0 and 0 <= start_factor <= 1, got "
+                              f"steps={steps}, start_factor={start_factor}")
+        self.steps, self.start_factor = int(steps), float(start_factor)
+        self.seen = 0
+        self.target = None
+
+    def on_train_begin(self, logs=None):
+        self.target = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def rate(self, step: int) -> float:
+        """Learning rate for batch ``step`` (0-based)."""
+        if step >= self.steps:
+            return self.target
+        fraction = (step + 1) / self.steps
+        return self.target * (self.start_factor + (1.0 - self.start_factor) * fraction)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.seen <= self.steps:
+            self.model.optimizer.learning_rate.assign(self.rate(self.seen))
+        self.seen += 1
+
+
+class Stage(NamedTuple):
+    """One step of a schedule: train ``layers`` until epoch ``epochs`` (counted from the start,
+    as matterport's ``epochs=``) at ``learning_rate``."""
+    layers: str
+    epochs: int
+    learning_rate: float
+
+
+def as_stages(stages) -> list[Stage]:
+    """Tuples ``(layers, epochs, learning_rate)`` or dicts with those keys -> checked Stages."""
+    out = []
+    for i, stage in enumerate(stages):
+        if isinstance(stage, dict):
+            stage = (stage["layers"], stage["epochs"], stage["learning_rate"])
+        if len(stage) != 3:
+            raise ConfigError(f"stage {i} is {stage!r}; each stage is (layers, epochs, "
+                              "learning_rate), e.g. ('heads', 40, 0.001)")
+        stage = Stage(stage[0], int(stage[1]), float(stage[2]))
+        layer_regex(stage.layers)
+        if stage.learning_rate <= 0:
+            raise ConfigError(f"stage {i}: learning_rate must be > 0, got {stage.learning_rate}")
+        if out and stage.epochs <= out[-1].epochs:
+            raise ConfigError(f"stage {i} ends at epoch {stage.epochs}, not after the previous "
+                              f"stage's {out[-1].epochs}: epochs count from the start of "
+                              "training, as in matterport (heads to 40, then 4+ to 120)")
+        out.append(stage)
+    if not out:
+        raise ConfigError("a schedule needs at least one stage")
+    return out
+
+
+def coco_schedule(learning_rate: float, scale: float = 1.0) -> list[Stage]:
+    """matterport's COCO recipe: heads to 40 epochs, 4+ to 120, all to 160 at lr/10.
+    ``scale`` multiplies the epoch counts (e.g. 0.25 for a quick run)."""
+    epochs = [max(1, round(e * scale)) for e in (40, 120, 160)]
+    epochs = [epochs[0], max(epochs[1], epochs[0] + 1), max(epochs[2], epochs[1] + 2)]
+    return [Stage("heads", epochs[0], learning_rate), Stage("4+", epochs[1], learning_rate),
+            Stage("all", epochs[2], learning_rate / 10)]
+
+
+def train_schedule(model, train_dataset, val_dataset, stages, augmentation=None,
+                   warmup_steps: int = 0, custom_callbacks=None, verbose="auto") -> list:
+    """Run ``stages`` in turn with ``model.train``; stages already done (``model.epoch``, e.g.
+    after ``init_with='last'``) are skipped, so the same call resumes an interrupted schedule.
+
+    ``warmup_steps`` > 0 warms the learning rate up over the first batches of the first stage
+    that runs. Returns the Keras History of each stage that ran.
+    """
+    histories = []
+    first = True
+    for stage in as_stages(stages):
+        if stage.epochs <= model.epoch:
+            continue
+        callbacks = list(custom_callbacks or [])
+        if first and warmup_steps:
+            callbacks.append(LearningRateWarmup(warmup_steps))
+        first = False
+        histories.append(model.train(train_dataset, val_dataset,
+                                     learning_rate=stage.learning_rate, epochs=stage.epochs,
+                                     layers=stage.layers, augmentation=augmentation,
+                                     custom_callbacks=callbacks, verbose=verbose))
+    return histories

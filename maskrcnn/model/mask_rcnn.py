@@ -116,10 +116,17 @@ class MaskRCNN:
     def load_weights(self, filepath: str, by_name: bool = False, exclude=None):
         """Load an h5 file: this project's checkpoints or matterport's (by layer name; the
         ``by_name`` flag is accepted for compatibility, loading is always by name).
-        Returns a LoadReport. Loading a project checkpoint continues its epoch count."""
-        if str(filepath).endswith(".weights.h5") and not _has_layer_names(filepath):
-            self.keras_model.load_weights(filepath)
-            return None
+        Returns a LoadReport. Loading a project checkpoint continues its epoch count.
+        Also loads a Keras 3 ``.weights.h5`` or ``.keras`` file of this model (weights only;
+        Keras builds no objects from such files), returning None then."""
+        from ..weights import load_keras3_weights, open_h5
+        filepath = os.fspath(filepath)
+        if filepath.endswith(".keras"):
+            return load_keras3_weights(self.keras_model, filepath)
+        with open_h5(filepath) as f:  # WeightsError for a missing, non-HDF5 or truncated file
+            keras2_layout = "layer_names" in f.attrs or "model_weights" in f
+        if not keras2_layout:
+            return load_keras3_weights(self.keras_model, filepath)
         report = load_weights_by_name(self.keras_model.leaf_layers(), filepath, exclude)
         info = read_checkpoint_info(filepath)
         if info["class_names"]:
@@ -243,14 +250,66 @@ class MaskRCNN:
     def set_trainable(self, layer_regex: str) -> list[str]:
         return set_trainable(self.keras_model.leaf_layers(), layer_regex, self.config.TRAIN_BN)
 
+    # ------------------------------------------------------------------ starting points, schedules
+    def init_weights(self, init_with: str = "coco", exclude="auto", path: str | None = None,
+                     verbose: int = 1):
+        """Start from ``init_with``: "coco" (matterport's mask_rcnn_coco.h5 from ``path`` or
+        the cache, downloaded once), "imagenet" (Keras' ResNet-50/101 backbone; ``path`` may
+        name a local Keras weights file), "last" (newest checkpoint in model_dir; the epoch
+        count continues) or the path of a weights file.
 
-def _has_layer_names(path) -> bool:
-    import h5py
-    try:
-        with h5py.File(path, "r") as f:
-            return "layer_names" in f.attrs or "model_weights" in f
-    except OSError as err:
-        raise WeightsError(f"{path}: cannot read the HDF5 file ({err})") from None
+        ``exclude="auto"`` leaves out the class-specific head layers when the file's class
+        count differs from NUM_CLASSES; pass a list to choose. Returns the LoadReport.
+        """
+        from ..weights import HEAD_LAYERS, coco_weights_path, file_num_classes
+        if init_with == "imagenet":
+            report = self.load_weights(self.get_imagenet_weights(path or "imagenet"))
+        elif init_with == "last":
+            report = self.load_weights(self.find_last())
+        else:
+            source = coco_weights_path(path) if init_with == "coco" else os.fspath(init_with)
+            if not os.path.exists(source):
+                raise WeightsError(f"init_with={init_with!r}: use 'coco', 'imagenet', 'last' "
+                                   "or the path of an existing weights file")
+            if exclude == "auto":
+                classes = file_num_classes(source)
+                exclude = (HEAD_LAYERS if classes not in (None, self.config.NUM_CLASSES)
+                           else [])
+                if exclude and verbose:
+                    print(f"{source} has {classes} classes, NUM_CLASSES is "
+                          f"{self.config.NUM_CLASSES}: not loading {exclude}")
+            report = self.load_weights(source, by_name=True, exclude=exclude)
+        if verbose and report is not None:
+            print(report.summary())
+        return report
+
+    def get_imagenet_weights(self, weights="imagenet") -> str:
+        """matterport's method: path of an h5 file with ImageNet ResNet weights under this
+        model's layer names (converted from keras.applications and cached), for
+        ``load_weights(path, by_name=True)``. ``weights`` may be a local Keras weights file."""
+        from ..weights import imagenet_weights_path
+        return imagenet_weights_path(self.config.BACKBONE, weights)
+
+    def train_schedule(self, train_dataset, val_dataset, stages, augmentation=None,
+                       warmup_steps: int = 0, custom_callbacks=None, verbose="auto") -> list:
+        """Train in stages ``[(layers, until_epoch, learning_rate), ...]``, e.g.
+        ``[("heads", 40, lr), ("4+", 120, lr), ("all", 160, lr / 10)]``; finished stages are
+        skipped, so after ``init_weights("last")`` the same call resumes. See
+        ``maskrcnn.training.train_schedule``."""
+        from ..training import train_schedule
+        return train_schedule(self, train_dataset, val_dataset, stages, augmentation,
+                              warmup_steps, custom_callbacks, verbose)
+
+    def export(self, path: str, format: str = "saved_model") -> str:
+        """Write the model for use elsewhere: ``format="saved_model"`` (the inference graph
+        with a fixed input signature, for TF Serving) or ``"weights"`` (a Keras 3
+        ``.weights.h5``). See ``maskrcnn.export``."""
+        from .. import export
+        if format == "saved_model":
+            return export.export_saved_model(self, path)
+        if format == "weights":
+            return export.export_keras_weights(self, path)
+        raise ConfigError(f"format must be 'saved_model' or 'weights', got {format!r}")
 
 
 def _dataset_error_from(err: Exception) -> Exception:

@@ -1,0 +1,173 @@
+"""detect_folder / `maskrcnn detect`: mixed image files, shares, COCO JSON, resume, safety."""
+import argparse
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from maskrcnn.data.shapes import ShapesDataset
+from maskrcnn.errors import ConfigError
+from maskrcnn.inference import ANY_OBJECT, area_shares, detect_folder, list_images
+from maskrcnn.inference_commands import add_detect_parser
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    """png, jpg, grayscale, RGBA, 16-bit PNG, EXIF-rotated JPEG and a corrupt file."""
+    folder = tmp_path_factory.mktemp("images")
+    shapes = ShapesDataset(4, 64, 64, seed=5)
+    rgb = [shapes.load_image(i) for i in range(4)]
+    Image.fromarray(rgb[0]).save(folder / "a_color.png")
+    Image.fromarray(rgb[1]).save(folder / "b_color.jpg", quality=95)
+    Image.fromarray(rgb[2]).convert("L").save(folder / "c_gray.png")
+    alpha = np.full((64, 64), 200, np.uint8)
+    Image.fromarray(np.dstack([rgb[3], alpha])).save(folder / "d_rgba.png")
+    deep = (rgb[0][..., 0].astype(np.uint16) * 257)
+    Image.fromarray(deep).save(folder / "e_16bit.png")
+    rotated = Image.fromarray(rgb[1][:, :48])  # 64 x 48 stored; orientation 6 shows 48 x 64
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated.save(folder / "f_exif.jpg", exif=exif.tobytes())
+    (folder / "g_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def first_run(trained_tiny, image_folder, tmp_path_factory):
+    _, checkpoint = trained_tiny
+    output = tmp_path_factory.mktemp("run") / "out"
+    df = detect_folder(checkpoint, image_folder, output, save_masks=True, progress=False)
+    return df, output
+
+
+def test_run_completes_and_counts_the_corrupt_file(first_run, image_folder):
+    df, output = first_run
+    assert isinstance(df, pd.DataFrame) and len(df) == 7  # notes.txt is not an image
+    broken = df[df["status"] != "ok"]
+    assert list(broken["file"].map(os.path.basename)) == ["g_broken.jpg"]
+    assert "g_broken.jpg" in broken["error"].iloc[0]
+    assert df.attrs["unreadable"] == 1 and df.attrs["processed"] == 7
+    ok = df[df["status"] == "ok"]
+    for path in ok["annotated"]:
+        assert (output / path).is_file()
+    exif = ok[ok["file"].str.endswith("f_exif.jpg")].iloc[0]
+    assert (exif["height"], exif["width"]) == (48, 64)  # orientation applied
+    with Image.open(output / exif["annotated"]) as picture:
+        assert picture.size == (64, 48)
+    csv = pd.read_csv(output / "images.csv")
+    assert len(csv) == 7 and {"square_count", "circle_share", "any_object_share"} <= set(csv)
+    assert (output / "summary.csv").is_file()
+
+
+def test_shares_match_the_coco_json_masks(first_run):
+    df, output = first_run
+    records = json.loads((output / "detections.json").read_text())
+    assert records, "the barely trained model at threshold 0 should detect something"
+    names = ["square", "circle", "triangle"]
+    for _, row in df[df["status"] == "ok"].iterrows():
+        mine = [r for r in records if r["image_id"] == row["image_id"]]
+        assert row["instances"] == len(mine)
+        h, w = int(row["height"]), int(row["width"])
+        union_all = np.zeros((h, w), bool)
+        for class_id, name in enumerate(names, start=1):
+            union = np.zeros((h, w), bool)
+            for r in mine:
+                assert r["segmentation"]["size"] == [h, w]
+                if r["category_id"] == class_id:
+                    union |= mask_utils.decode(r["segmentation"]).astype(bool)
+            union_all |= union
+            assert row[f"{name}_count"] == sum(r["category_id"] == class_id for r in mine)
+            assert 0 <= row[f"{name}_share"] <= 1
+            assert row[f"{name}_share"] == pytest.approx(union.mean(), abs=1e-12)
+        assert row["any_object_share"] == pytest.approx(union_all.mean(), abs=1e-12)
+    masks = list((output / "masks").rglob("*.png"))
+    assert len(masks) == len(records)
+
+
+def test_area_shares_count_overlaps_once():
+    masks = np.zeros((10, 10, 3), bool)
+    masks[:5, :, 0] = True      # class 1: 50 pixels
+    masks[:5, :5, 1] = True     # class 1 again, inside the first
+    masks[5:, :5, 2] = True     # class 2: 25 pixels
+    result = {"masks": masks, "class_ids": np.array([1, 1, 2])}
+    table = area_shares(result, ["BG", "a", "b", "c"])
+    assert list(table.index) == ["a", "b", "c", ANY_OBJECT]
+    assert table.loc["a", "count"] == 2 and table.loc["a", "share"] == 0.5
+    assert table.loc["b", "share"] == 0.25 and table.loc["c", "share"] == 0
+    assert table.loc[ANY_OBJECT, "share"] == 0.75 and table.loc[ANY_OBJECT, "count"] == 3
+
+
+def test_resume_skips_done_images(first_run, trained_tiny, image_folder):
+    df, output = first_run
+    before = (output / "detections.json").read_text()
+    again = detect_folder(trained_tiny[1], image_folder, output, save_masks=True, resume=True,
+                          progress=False)
+    assert again.attrs["resumed"] == 6
+    assert again.attrs["processed"] == 1  # only the unreadable file is tried again
+    assert (output / "detections.json").read_text() == before
+    pd.testing.assert_frame_equal(again.drop(columns="error"), df.drop(columns="error"))
+    with pytest.raises(ConfigError, match="other settings"):
+        detect_folder(trained_tiny[1], image_folder, output, resume=True, progress=False)
+
+
+def test_outputs_never_overwrite_inputs(trained_tiny, image_folder, tmp_path):
+    model, checkpoint = trained_tiny
+    with pytest.raises(ConfigError, match="input folder"):
+        detect_folder(model, image_folder, image_folder, progress=False)
+    inside = tmp_path / "out" / "annotated"
+    inside.mkdir(parents=True)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(inside / "x.jpg")
+    with pytest.raises(ConfigError, match="inside the output folder"):
+        detect_folder(model, inside / "x.jpg", tmp_path / "out", progress=False)
+    # A glob that reaches into the output folder leaves the outputs out of the inputs.
+    assert list_images(str(tmp_path / "**" / "*.jpg"), exclude_dir=tmp_path / "out") == []
+    # An output subfolder linked to the input folder: the write is refused, the input kept.
+    source, linked = tmp_path / "src", tmp_path / "linked"
+    source.mkdir()
+    (linked).mkdir()
+    (linked / "annotated").symlink_to(source, target_is_directory=True)
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(source / "y.jpg")
+    original = (source / "y.jpg").read_bytes()
+    with pytest.raises(ConfigError, match="refusing to write"):
+        detect_folder(model, source, linked, progress=False)
+    assert (source / "y.jpg").read_bytes() == original
+
+
+def test_cli_detect_writes_the_files(trained_tiny, image_folder, tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    add_detect_parser(parser.add_subparsers(dest="command"))
+    output = tmp_path / "cli"
+    args = parser.parse_args(["detect", "--weights", trained_tiny[1], "--input",
+                              str(image_folder / "a_color.png"), str(image_folder / "*.jpg"),
+                              "--output", str(output), "--min-confidence", "0.01",
+                              "--classes", "circle,square", "--batch", "3", "--device", "cpu"])
+    assert args.func(args) == 0
+    df = pd.read_csv(output / "images.csv")
+    assert len(df) == 4 and (df["status"] == "ok").sum() == 3
+    assert "triangle_count" not in df and "circle_count" in df
+    records = json.loads((output / "detections.json").read_text())
+    assert all(r["category_id"] in (1, 2) and r["score"] >= 0.01 for r in records)
+    captured = capsys.readouterr()
+    assert "images/s" in captured.out and "g_broken.jpg" in captured.out + captured.err
+
+
+def test_weights_without_config_take_config_and_class_names(trained_tiny, image_folder,
+                                                            tmp_path):
+    """The matterport .h5 path: config JSON and class names given beside the weights."""
+    model, checkpoint = trained_tiny
+    config_path = tmp_path / "config.json"
+    config_path.write_text(model.config.to_json())
+    df = detect_folder(checkpoint, image_folder / "a_color.png", tmp_path / "out",
+                       config=str(config_path), class_names=["red", "green", "blue"],
+                       progress=False)
+    assert {"red_count", "green_share", "blue_count"} <= set(df.columns)
+    with pytest.raises(ConfigError, match="class names"):
+        detect_folder(checkpoint, image_folder / "a_color.png", tmp_path / "out2",
+                      config=str(config_path), class_names=["red"], progress=False)

@@ -7,7 +7,10 @@ DatasetError naming it.
 """
 from __future__ import annotations
 
+import collections
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -93,6 +96,95 @@ def load_image_gt(dataset, config, image_id: int, augmentation=None,
     return image, meta, class_ids.astype(np.int32), boxes.astype(np.int32), masks
 
 
+class BatchLoader:
+    """Iterable of training batches (dicts of numpy arrays), prepared ahead on a thread pool.
+
+    Samples are loaded by ``workers`` Python threads (image decoding and resizing release
+    the GIL), ``prefetch`` batches ahead. The iterator owns its threads and shuts them down
+    when it is closed or garbage-collected. Keys and shapes as ``make_training_dataset``.
+    """
+
+    def __init__(self, dataset, config, shuffle: bool = True, augmentation=None,
+                 repeat: bool = True, seed: int | None = None, workers: int | None = None,
+                 prefetch: int = 3):
+        if len(dataset.image_ids) == 0:
+            raise DatasetError(f"{dataset!r} has no images")
+        self.dataset, self.config = dataset, config
+        self.shuffle, self.augmentation, self.repeat = shuffle, augmentation, repeat
+        self.seed = seed
+        self.workers = workers or min(4, (os.cpu_count() or 2))
+        self.prefetch = prefetch
+
+    def _load(self, index: int, rng: np.random.Generator):
+        try:
+            return load_image_gt(self.dataset, self.config, index, self.augmentation, rng)
+        except DatasetError:
+            raise
+        except Exception as err:  # name the image, keep the cause
+            raise DatasetError(f"{self.dataset.image_reference(index)}: "
+                               f"{type(err).__name__}: {err}") from err
+
+    def _order(self):
+        rng = np.random.default_rng(self.seed)
+        ids = np.asarray(self.dataset.image_ids)
+        while True:
+            yield from (rng.permutation(ids) if self.shuffle else ids)
+            if not self.repeat:
+                return
+
+    def __iter__(self):
+        batch_size = self.config.BATCH_SIZE
+        seeds = np.random.SeedSequence(self.seed)
+        order = self._order()
+        pending: collections.deque = collections.deque()
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="maskrcnn-loader")
+        try:
+            def fill():
+                while len(pending) < batch_size * self.prefetch:
+                    index = next(order, None)
+                    if index is None:
+                        return
+                    rng = np.random.default_rng(seeds.spawn(1)[0])
+                    pending.append(pool.submit(self._load, int(index), rng))
+
+            while True:
+                fill()
+                if not pending or (self.repeat and len(pending) < batch_size):
+                    return
+                count = min(batch_size, len(pending))
+                if count < batch_size and self.repeat:
+                    return
+                samples = [pending.popleft().result() for _ in range(count)]
+                fill()
+                yield collate(samples)
+        finally:
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def collate(samples) -> dict:
+    """Stack ``load_image_gt`` samples into one batch, zero-padding images to the largest
+    height and width and instances to the largest count (at least 1)."""
+    h = max(s[0].shape[0] for s in samples)
+    w = max(s[0].shape[1] for s in samples)
+    g = max(1, max(len(s[2]) for s in samples))
+    mh = max(s[4].shape[0] for s in samples)
+    mw = max(s[4].shape[1] for s in samples)
+    n = len(samples)
+    images = np.zeros((n, h, w, 3), np.uint8)
+    class_ids = np.zeros((n, g), np.int32)
+    boxes = np.zeros((n, g, 4), np.float32)
+    masks = np.zeros((n, mh, mw, g), bool)
+    for i, (image, _, ids, bb, mm) in enumerate(samples):
+        images[i, :image.shape[0], :image.shape[1]] = image
+        class_ids[i, :len(ids)] = ids
+        boxes[i, :len(ids)] = bb
+        masks[i, :mm.shape[0], :mm.shape[1], :len(ids)] = mm
+    return {"image": images, "image_meta": np.stack([s[1] for s in samples]),
+            "gt_class_ids": class_ids, "gt_boxes": boxes, "gt_masks": masks}
+
+
 def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=None,
                           repeat: bool = True, seed: int | None = None):
     """A ``tf.data.Dataset`` of batches (dicts) for ``MaskRCNN.train``.
@@ -100,45 +192,28 @@ def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=No
     Keys: ``image`` (B, H, W, 3) uint8, ``image_meta`` (B, META), ``gt_class_ids`` (B, G)
     int32, ``gt_boxes`` (B, G, 4) float32 pixels, ``gt_masks`` (B, h, w, G) bool; G is the
     batch's largest instance count, padded with zeros.
+
+    The Python work runs in ``BatchLoader``'s own threads; tf.data only hands its batches
+    over, without prefetching or parallel calls of its own. (A tf.data iterator destroyed
+    while its parallel map has Python calls in flight deadlocks on the GIL: that is how the
+    older generators hung.)
     """
     import tensorflow as tf
 
-    if len(dataset.image_ids) == 0:
-        raise DatasetError(f"{dataset!r} has no images")
-    rng_seed = np.random.SeedSequence(seed)
-
-    def load(index):
-        index = int(index)
-        rng = np.random.default_rng([int(rng_seed.generate_state(1)[0]), index,
-                                     np.random.randint(1 << 30)])
-        try:
-            return load_image_gt(dataset, config, index, augmentation, rng)
-        except DatasetError:
-            raise
-        except Exception as err:  # name the image, keep the cause
-            raise DatasetError(f"{dataset.image_reference(index)}: {type(err).__name__}: "
-                               f"{err}") from err
-
-    def load_tf(index):
-        image, meta, class_ids, boxes, masks = tf.numpy_function(
-            load, [index], [tf.uint8, tf.float32, tf.int32, tf.int32, tf.bool], stateful=True)
-        mh, mw = (config.MINI_MASK_SHAPE if config.USE_MINI_MASK else (None, None))
-        fixed = config.IMAGE_RESIZE_MODE in ("square", "crop")
-        image.set_shape(list(config.IMAGE_SHAPE[:2]) + [3] if fixed else [None, None, 3])
-        meta.set_shape([config.IMAGE_META_SIZE])
-        class_ids.set_shape([None])
-        boxes.set_shape([None, 4])
-        if not config.USE_MINI_MASK and fixed:
-            mh, mw = config.IMAGE_SHAPE[:2]
-        masks.set_shape([mh, mw, None])
-        return {"image": image, "image_meta": meta, "gt_class_ids": class_ids,
-                "gt_boxes": tf.cast(boxes, tf.float32), "gt_masks": masks}
-
-    ds = tf.data.Dataset.from_tensor_slices(np.asarray(dataset.image_ids, dtype=np.int64))
-    if shuffle:
-        ds = ds.shuffle(len(dataset.image_ids), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
-    ds = ds.padded_batch(config.BATCH_SIZE, drop_remainder=repeat)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    loader = BatchLoader(dataset, config, shuffle, augmentation, repeat, seed)
+    fixed = config.IMAGE_RESIZE_MODE in ("square", "crop")
+    hw = [int(v) for v in config.IMAGE_SHAPE[:2]] if fixed else [None, None]
+    mask_hw = (list(config.MINI_MASK_SHAPE) if config.USE_MINI_MASK else hw)
+    signature = {
+        "image": tf.TensorSpec([None] + hw + [3], tf.uint8),
+        "image_meta": tf.TensorSpec([None, config.IMAGE_META_SIZE], tf.float32),
+        "gt_class_ids": tf.TensorSpec([None, None], tf.int32),
+        "gt_boxes": tf.TensorSpec([None, None, 4], tf.float32),
+        "gt_masks": tf.TensorSpec([None] + mask_hw + [None], tf.bool),
+    }
+    ds = tf.data.Dataset.from_generator(lambda: iter(loader), output_signature=signature)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.threading.private_threadpool_size = 1
+    options.experimental_optimization.inject_prefetch = False
+    return ds.with_options(options)

@@ -172,7 +172,7 @@ class MaskRCNN:
                 train_data, initial_epoch=self.epoch, epochs=epochs,
                 steps_per_epoch=c.STEPS_PER_EPOCH, validation_data=val_data,
                 validation_steps=c.VALIDATION_STEPS if val_data is not None else None,
-                callbacks=callbacks, verbose=verbose)
+                callbacks=callbacks, verbose=verbose, shuffle=False)
         except tf.errors.OpError as err:
             raise _dataset_error_from(err) from None
         self.epoch = max(self.epoch, epochs)

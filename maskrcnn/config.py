@@ -92,6 +92,8 @@ class Config:
     GRADIENT_CLIP_NORM = 5.0
     LOSS_WEIGHTS = {name: 1.0 for name in LOSS_NAMES}
     TRAIN_BN = False  # batch norm layers stay frozen: batches are too small to estimate them
+    # None (float32), "float16" (with loss scaling; GPUs) or "bfloat16" (GPUs and TPUs).
+    MIXED_PRECISION = None
 
     def __init__(self) -> None:
         self.validate()
@@ -161,6 +163,9 @@ class Config:
             need(0 < getattr(self, name) <= 1, f"{name} must be in (0, 1]")
         unknown = set(self.LOSS_WEIGHTS) - set(LOSS_NAMES)
         need(not unknown, f"LOSS_WEIGHTS has unknown keys {sorted(unknown)}; known: {LOSS_NAMES}")
+        need(self.MIXED_PRECISION in (None, "float16", "bfloat16"),
+             f"MIXED_PRECISION must be None, 'float16' or 'bfloat16', got "
+             f"{self.MIXED_PRECISION!r}")
         need(self.LEARNING_RATE > 0, f"LEARNING_RATE must be positive, got {self.LEARNING_RATE}")
         need(len(self.MINI_MASK_SHAPE) == 2 and min(self.MINI_MASK_SHAPE) >= 1,
              f"MINI_MASK_SHAPE must be (height, width), got {self.MINI_MASK_SHAPE}")

@@ -60,6 +60,8 @@ def make_optimizer(config, learning_rate: float) -> keras.optimizers.Optimizer:
         weight_decay=config.WEIGHT_DECAY or None)
     if config.WEIGHT_DECAY:
         optimizer.exclude_from_weight_decay(var_names=["gamma", "beta"])
+    if config.MIXED_PRECISION == "float16":  # float16 gradients underflow without it
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 
 

@@ -175,7 +175,7 @@ def collate(samples) -> dict:
     images = np.zeros((n, h, w, 3), np.uint8)
     class_ids = np.zeros((n, g), np.int32)
     boxes = np.zeros((n, g, 4), np.float32)
-    masks = np.zeros((n, mh, mw, g), bool)
+    masks = np.zeros((n, mh, mw, g), np.uint8)  # 0/1; tf.distribute cannot batch bools
     for i, (image, _, ids, bb, mm) in enumerate(samples):
         images[i, :image.shape[0], :image.shape[1]] = image
         class_ids[i, :len(ids)] = ids
@@ -190,7 +190,7 @@ def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=No
     """A ``tf.data.Dataset`` of batches (dicts) for ``MaskRCNN.train``.
 
     Keys: ``image`` (B, H, W, 3) uint8, ``image_meta`` (B, META), ``gt_class_ids`` (B, G)
-    int32, ``gt_boxes`` (B, G, 4) float32 pixels, ``gt_masks`` (B, h, w, G) bool; G is the
+    int32, ``gt_boxes`` (B, G, 4) float32 pixels, ``gt_masks`` (B, h, w, G) uint8 0/1; G is the
     batch's largest instance count, padded with zeros.
 
     The Python work runs in ``BatchLoader``'s own threads; tf.data only hands its batches
@@ -209,7 +209,7 @@ def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=No
         "image_meta": tf.TensorSpec([None, config.IMAGE_META_SIZE], tf.float32),
         "gt_class_ids": tf.TensorSpec([None, None], tf.int32),
         "gt_boxes": tf.TensorSpec([None, None, 4], tf.float32),
-        "gt_masks": tf.TensorSpec([None] + mask_hw + [None], tf.bool),
+        "gt_masks": tf.TensorSpec([None] + mask_hw + [None], tf.uint8),
     }
     ds = tf.data.Dataset.from_generator(lambda: iter(loader), output_signature=signature)
     options = tf.data.Options()

@@ -26,6 +26,7 @@ from ..errors import ConfigError, DatasetError, WeightsError
 from ..training import CheckpointCallback, make_optimizer, set_trainable
 from ..weights import (CHECKPOINT_FORMAT, is_complete_checkpoint, load_weights_by_name,
                        read_checkpoint_info, save_weights_h5)
+from .distribute import choose_strategy, precision_policy
 from .mask_head import paste_masks
 from .network import MaskRCNNNetwork
 
@@ -34,7 +35,7 @@ class MaskRCNN:
     """Build, train and run Mask R-CNN. ``mode`` is "training" or "inference" (both build the
     same weights; the mode says which of ``train`` / ``detect`` the object is for)."""
 
-    def __init__(self, mode: str, config: Config, model_dir: str = "logs"):
+    def __init__(self, mode: str, config: Config, model_dir: str = "logs", strategy=None):
         if mode not in ("training", "inference"):
             raise ConfigError(f"mode must be 'training' or 'inference', got {mode!r}")
         config.validate()
@@ -44,7 +45,9 @@ class MaskRCNN:
         self.mode = mode
         self.config = config
         self.model_dir = str(model_dir)
-        self.keras_model = MaskRCNNNetwork(config)
+        self.strategy = strategy or choose_strategy(config)
+        with self.strategy.scope(), precision_policy(config.MIXED_PRECISION):
+            self.keras_model = MaskRCNNNetwork(config)
         self.epoch = 0
         self.class_names: list[str] | None = None
         self.log_dir: str | None = None
@@ -159,7 +162,9 @@ class MaskRCNN:
         val_data = (make_training_dataset(val_dataset, c, shuffle=True)
                     if val_dataset is not None and c.VALIDATION_STEPS else None)
         set_trainable(self.keras_model.leaf_layers(), layers, c.TRAIN_BN)
-        self.keras_model.compile(optimizer=make_optimizer(c, learning_rate), jit_compile=False)
+        with self.strategy.scope():
+            self.keras_model.compile(optimizer=make_optimizer(c, learning_rate),
+                                     jit_compile=False)
         callbacks = [keras.callbacks.TensorBoard(self.log_dir, write_graph=False),
                      CheckpointCallback(lambda e: self.save_weights(
                          self.checkpoint_path.format(epoch=e), epoch=e))]

@@ -141,7 +141,9 @@ class MaskRCNNNetwork(keras.Model):
         with tf.GradientTape() as tape:
             losses = self.compute_losses(batch, training=True)
             total = self.total_loss(losses)
-            scaled = self.optimizer.scale_loss(total)
+            # Gradients are summed over replicas: each replica contributes its share.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = self.optimizer.scale_loss(total / replicas)
         variables = self.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(

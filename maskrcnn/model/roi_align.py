@@ -25,6 +25,8 @@ def aligned_crop_boxes(boxes: tf.Tensor, height: tf.Tensor, width: tf.Tensor,
 def roi_align(feature_map: tf.Tensor, boxes: tf.Tensor, box_indices: tf.Tensor,
               crop_size: int) -> tf.Tensor:
     """(B, H, W, C) map, (N, 4) normalised boxes, (N,) batch indices -> (N, s, s, C)."""
+    if feature_map.dtype == tf.bfloat16:  # crop_and_resize has no bfloat16 kernel
+        feature_map = tf.cast(feature_map, tf.float32)
     shape = tf.shape(feature_map)
     crop_boxes = aligned_crop_boxes(boxes, shape[1], shape[2], crop_size)
     return tf.image.crop_and_resize(feature_map, crop_boxes, box_indices, [crop_size, crop_size])

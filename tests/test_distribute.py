@@ -1,0 +1,93 @@
+"""tf.distribute: two logical CPU devices give the same losses as one device, and train.
+
+Logical devices must be configured before TensorFlow starts, so the check runs in a fresh
+Python process.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent('''
+    import sys, json
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, sys.argv[1])
+    from conftest import TinyConfig
+    from maskrcnn.data.pipeline import BatchLoader
+    from maskrcnn.data.shapes import ShapesDataset
+    from maskrcnn.model import MaskRCNN
+
+    class Mirrored(TinyConfig):
+        GPU_COUNT = 2
+        IMAGES_PER_GPU = 1
+        # Sample every anchor and every ROI, so that the targets are not random.
+        RPN_TRAIN_ANCHORS_PER_IMAGE = 100000
+        TRAIN_ROIS_PER_IMAGE = 128
+        ROI_POSITIVE_RATIO = 1.0
+
+    model = MaskRCNN("training", Mirrored(), sys.argv[2])
+    strategy = model.strategy
+    net = model.keras_model
+    data = ShapesDataset(4, 64, 64, seed=2)
+    batch = next(iter(BatchLoader(data, model.config, shuffle=False, repeat=False)))
+
+    def image(i):
+        return {k: tf.constant(v[i:i + 1]) for k, v in batch.items()}
+
+    single = [net.compute_losses(image(i), training=True) for i in range(2)]
+    single = {k: float(np.mean([s[k] for s in single])) for k in single[0]}
+    values = strategy.experimental_distribute_values_from_function(
+        lambda ctx: image(ctx.replica_id_in_sync_group))
+    per_replica = strategy.run(lambda b: net.compute_losses(b, training=True), args=(values,))
+    mirrored = {k: float(strategy.reduce("MEAN", v, axis=None)) for k, v in per_replica.items()}
+
+    history = model.train(data, None, learning_rate=0.01, epochs=1, layers="all", verbose=0)
+    backing = [getattr(v, "value", v) for v in net.trainable_variables]  # Keras -> tf variable
+    copies = [b.values for b in backing if hasattr(b, "values")]
+    same = all(np.array_equal(c[0].numpy(), c[1].numpy()) for c in copies)
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync, "single": single,
+                      "mirrored": mirrored, "loss": history.history["loss"],
+                      "mirrored_vars": len(copies), "copies_equal": same}))
+''')
+
+
+def test_two_logical_devices_match_one_device(tmp_path):
+    import json
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run([sys.executable, "-c", SCRIPT, os.path.dirname(__file__),
+                          str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2
+    for name, value in result["single"].items():
+        # Same weights, same images, deterministic targets: equal up to float32 rounding.
+        assert abs(result["mirrored"][name] - value) <= 1e-4 + 1e-4 * abs(value), name
+    assert all(v == v and v < 100 for v in result["loss"])  # finite
+    assert result["mirrored_vars"] > 0 and result["copies_equal"]
+
+
+def test_mixed_precision_trains_and_detects(tmp_path):
+    """float16 (with loss scaling) and bfloat16 build, train a step and detect; losses and
+    results stay float32. (Speed is a GPU matter; this checks that the graph is sound.)"""
+    import numpy as np
+    from conftest import TinyConfig
+    from maskrcnn.data.shapes import ShapesDataset
+    from maskrcnn.model import MaskRCNN
+
+    for precision in ("float16", "bfloat16"):
+        class Mixed(TinyConfig):
+            MIXED_PRECISION = precision
+            STEPS_PER_EPOCH = 2
+        model = MaskRCNN("training", Mixed(), str(tmp_path / precision))
+        assert model.keras_model.backbone.get_layer("conv1").compute_dtype == precision
+        data = ShapesDataset(4, 64, 64, seed=1)
+        history = model.train(data, None, 0.01, 1, "all", verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        result = model.detect([data.load_image(0)])[0]
+        assert result["scores"].dtype == np.float32 and result["masks"].dtype == bool
+    import keras
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored

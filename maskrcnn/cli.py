@@ -74,8 +74,7 @@ def _evaluate(args) -> int:
 
     model = MaskRCNN.from_checkpoint(args.weights)
     dataset = _open(args.dataset, args.format, args.subset, args.images)
-    result = evaluate_model(model, dataset, limit=args.limit, verbose=True)
-    print(result)
+    evaluate_model(model, dataset, limit=args.limit, verbose=True)  # prints both tables
     return 0
 
 

@@ -20,10 +20,9 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DatasetError
 from .coco import Instance, InstanceDataset, ItemError, clip_polygon, number
-from .dataset import image_path_in_root
 from .inspect import ReportingDataset
 from .layout import load_json
-from .via import image_size
+from .via import register_image_file
 
 #: BDD100K category ids of instance segmentation (1..8) and detection (9, 10).
 BDD_CATEGORIES = {1: "pedestrian", 2: "rider", 3: "car", 4: "truck", 5: "bus", 6: "train",
@@ -157,14 +156,7 @@ def load_bdd(label_file, image_dir=None, *, categories=None, box_masks: bool = F
             labels = frame.get("labels") or []
             if not isinstance(labels, list):
                 raise ItemError("'labels' must be a list")
-            if name in seen:
-                raise ItemError("file name appears twice in the file")
-            seen.add(name)
-            try:
-                image_path = image_path_in_root(image_dir, name)
-            except DatasetError as err:
-                raise ItemError(str(err)) from None
-            width, height = image_size(image_path)
+            image_path, width, height = register_image_file(image_dir, name, seen)
         except ItemError as err:
             problems.error(path, item, str(err))
             continue

@@ -39,6 +39,20 @@ def image_size(path: str) -> tuple[int, int]:
     return width, height
 
 
+def register_image_file(image_dir: str, file_name: str, seen: set) -> tuple[str, int, int]:
+    """Path, width and height of an annotation's image, which must be named once, lie
+    inside ``image_dir`` and be readable (ItemError otherwise). Adds it to ``seen``."""
+    if file_name in seen:
+        raise ItemError("file name appears twice in the file")
+    seen.add(file_name)
+    try:
+        image_path = image_path_in_root(image_dir, file_name)
+    except DatasetError as err:
+        raise ItemError(str(err)) from None
+    width, height = image_size(image_path)
+    return image_path, width, height
+
+
 def _entries(data, path: str) -> list:
     """The (key, entry) pairs of a VIA 1.x/2.x export or VIA 2 project file."""
     if isinstance(data, dict) and "_via_img_metadata" in data:
@@ -164,14 +178,7 @@ def load_via(annotation_file, image_dir=None, *, class_attribute: str | None = N
                 raise ItemError("entry has no 'filename'")
             item = f"image {file_name!r}"
             regions = _regions(entry)
-            if file_name in seen:
-                raise ItemError("file name appears twice in the file")
-            seen.add(file_name)
-            try:
-                image_path = image_path_in_root(image_dir, file_name)
-            except DatasetError as err:
-                raise ItemError(str(err)) from None
-            width, height = image_size(image_path)
+            image_path, width, height = register_image_file(image_dir, file_name, seen)
         except ItemError as err:
             problems.error(path, item, str(err))
             continue

@@ -4,7 +4,6 @@ import os
 import numpy as np
 import pytest
 
-from maskrcnn.data.dataset import Dataset
 from maskrcnn.data.shapes import ShapesDataset
 from maskrcnn.errors import ConfigError, DatasetError
 from maskrcnn.model import MaskRCNN

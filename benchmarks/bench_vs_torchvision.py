@@ -75,6 +75,9 @@ def run_ours(cases, repeats):
         else:
             data = ShapesDataset(batch * 2, h, w, seed=0, max_instances=6)
             sample = next(iter(BatchLoader(data, model.config, shuffle=False)))
+            meta = sample["image_meta"]  # shapes has 4 classes; make all 91 active
+            sample["image_meta"] = np.concatenate(
+                [meta[:, :12], np.ones((batch, 91), np.float32)], axis=1)
             set_trainable(net.leaf_layers(), "all", False)
             net.compile(optimizer=make_optimizer(model.config, 0.001), jit_compile=False)
             step = tf.function(net.train_step, jit_compile=False)

@@ -78,7 +78,9 @@ def run_ours(cases, repeats):
             meta = sample["image_meta"]  # shapes has 4 classes; make all 91 active
             sample["image_meta"] = np.concatenate(
                 [meta[:, :12], np.ones((batch, 91), np.float32)], axis=1)
-            set_trainable(net.leaf_layers(), "all", False)
+            # torchvision trains layer2..layer4 by default (trainable_backbone_layers=3):
+            # the same as matterport's "3+".
+            set_trainable(net.leaf_layers(), "3+", False)
             net.compile(optimizer=make_optimizer(model.config, 0.001), jit_compile=False)
             step = tf.function(net.train_step, jit_compile=False)
             tensors = {k: tf.constant(v) for k, v in sample.items()}

@@ -115,7 +115,7 @@ class MaskRCNNNetwork(keras.Model):
         rois, class_ids, target_deltas, target_masks, weights = detection_targets(
             proposals, gt_class_ids, gt_boxes, batch["gt_masks"], c)
         class_logits, deltas = self.heads(features, rois, hw, training)
-        n_positive = target_masks.shape[1] or tf.shape(target_masks)[1]
+        n_positive = tf.shape(target_masks)[1]  # the mask head sees positive slots only
         mask_logits = self.masks(features, rois[:, :n_positive], hw, training)
         active = batch["image_meta"][:, 12:]
         return {

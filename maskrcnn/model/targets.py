@@ -77,7 +77,8 @@ def detection_targets(proposals: tf.Tensor, gt_class_ids: tf.Tensor, gt_boxes: t
     the ROIs and come first; negatives fill the rest.
 
     Returns rois (B, T, 4), class_ids (B, T) int32 (0 for background and padding), deltas
-    (B, T, 4), masks (B, P, mh, mw) float 0/1 for the first P = T * ratio ROIs, and
+    (B, T, 4), masks (B, P, mh, mw) float 0/1 for the first P ROIs, P the batch's largest
+    positive count (at least 1, at most T * ratio), and
     weights (B, T) float (1 for sampled ROIs, 0 for padding).
     """
     total = config.TRAIN_ROIS_PER_IMAGE
@@ -103,9 +104,11 @@ def detection_targets(proposals: tf.Tensor, gt_class_ids: tf.Tensor, gt_boxes: t
     matched_boxes = tf.gather(gt_boxes, gt_index, batch_dims=1)
     deltas = encode_deltas(rois, matched_boxes, config.BBOX_STD_DEV)
     deltas = tf.where(slot_positive[..., None], deltas, 0.0)
-    masks = _mask_targets(rois[:, :n_positive], matched_boxes[:, :n_positive],
-                          gt_index[:, :n_positive], gt_masks, config)
-    masks = masks * tf.cast(slot_positive[:, :n_positive, None, None], masks.dtype)
+    # Masks only for as many leading slots as the batch has positives (at most n_positive).
+    slots = tf.maximum(tf.reduce_max(tf.reduce_sum(tf.cast(slot_positive, tf.int32), 1)), 1)
+    masks = _mask_targets(rois[:, :slots], matched_boxes[:, :slots], gt_index[:, :slots],
+                          gt_masks, config)
+    masks = masks * tf.cast(slot_positive[:, :slots, None, None], masks.dtype)
     return (tf.stop_gradient(rois), class_ids, tf.stop_gradient(deltas),
             tf.stop_gradient(masks), weights)
 

@@ -33,7 +33,7 @@ def _headless() -> bool:
     return matplotlib.get_backend().lower() in _HEADLESS
 
 
-class _Figure(Figure):
+class NotebookFigure(Figure):
     """A Figure that Jupyter shows exactly once (as the cell's value or at the end of the cell)."""
 
     def _ipython_display_(self):
@@ -49,9 +49,9 @@ class _Figure(Figure):
 def _subplots(nrows: int = 1, ncols: int = 1, figsize=(16, 16)):
     """A new figure and its (nrows, ncols) array of axes; pyplot-managed only on a display."""
     if _headless():
-        fig = _Figure(figsize=figsize)
+        fig = NotebookFigure(figsize=figsize)
     else:
-        fig = plt.figure(figsize=figsize, FigureClass=_Figure)
+        fig = plt.figure(figsize=figsize, FigureClass=NotebookFigure)
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 

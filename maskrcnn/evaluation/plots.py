@@ -13,8 +13,10 @@ from matplotlib.figure import Figure
 
 
 def _figure(width=6.0, height=4.5):
-    """A Figure that is not registered with pyplot (no global state, no leaks)."""
-    return Figure(figsize=(width, height), layout="constrained")
+    """A Figure that is not registered with pyplot (no global state, no leaks) and that
+    Jupyter shows inline, once."""
+    from ..visualize import NotebookFigure
+    return NotebookFigure(figsize=(width, height), layout="constrained")
 
 
 # --------------------------------------------------------------------------- precision/recall

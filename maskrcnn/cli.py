@@ -22,6 +22,7 @@ def _demo(args) -> int:
                       seed=args.seed, verbose=2 if args.verbose else 0)
     print(f"mAP@0.5: {result.map50:.3f}")
     print(f"mAP@[.5:.95]: {result.map_range:.3f}")
+    print(f"COCO mask AP: {result.coco_segm_ap:.1f}")
     print(f"held-out images: {args.test_images}")
     print(f"checkpoint: {result.checkpoint}")
     print(f"figures: {os.path.join(args.output, 'demo_detections.png')}, "

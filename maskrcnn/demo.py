@@ -9,10 +9,10 @@ import os
 import time
 from dataclasses import dataclass
 
-import numpy as np
 
 from .config import Config
 from .data.shapes import ShapesDataset
+from .data.transforms import extract_bboxes
 
 
 class ShapesConfig(Config):
@@ -45,31 +45,10 @@ class ShapesConfig(Config):
 class DemoResult:
     map50: float
     map_range: float
+    coco_segm_ap: float
     checkpoint: str
     seconds: float
     history: dict
-
-
-def evaluate_voc(model, dataset, image_ids) -> tuple[float, float, list]:
-    """mAP@0.5 and mAP@[.5:.95] (matterport's compute_ap, mask IoU) over ``image_ids``."""
-    from .evaluation.voc import compute_ap, compute_ap_range
-
-    ap50, ap_range, results = [], [], []
-    batch = model.config.BATCH_SIZE
-    for start in range(0, len(image_ids), batch):
-        ids = image_ids[start:start + batch]
-        samples = [dataset.load_image_and_masks(i) for i in ids]
-        detections = model.detect([s[0] for s in samples])
-        for (image, masks, class_ids), r in zip(samples, detections):
-            from .data.transforms import extract_bboxes
-            boxes = extract_bboxes(masks)
-            ap50.append(compute_ap(boxes, class_ids, masks, r["rois"], r["class_ids"],
-                                   r["scores"], r["masks"], iou_threshold=0.5)[0])
-            ap_range.append(compute_ap_range(boxes, class_ids, masks, r["rois"],
-                                             r["class_ids"], r["scores"], r["masks"],
-                                             verbose=0))
-            results.append(r)
-    return float(np.nanmean(ap50)), float(np.nanmean(ap_range)), results
 
 
 def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int = 8,
@@ -79,6 +58,7 @@ def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int =
     """Train, evaluate and draw; returns the figures of merit. The last quarter of the
     epochs runs at a tenth of the learning rate (matterport's last-stage recipe)."""
     from . import visualize
+    from .evaluation import evaluate_model
     from .model import MaskRCNN
 
     start = time.time()
@@ -106,20 +86,17 @@ def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int =
         for key, values in h.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
     checkpoint = model.find_last()
-    map50, map_range, results = evaluate_voc(model, test_set, list(test_set.image_ids))
+    evaluation = evaluate_model(model, test_set, batch_size=config.BATCH_SIZE, verbose=False)
 
     os.makedirs(output_dir, exist_ok=True)
-    shown = list(test_set.image_ids[:3])
-    gts, images = [], []
-    for i in shown:
-        image, masks, class_ids = test_set.load_image_and_masks(i)
-        from .data.transforms import extract_bboxes
-        images.append(image)
-        gts.append((extract_bboxes(masks), masks, class_ids))
-    visualize.side_by_side(images, gts, [results[i] for i in range(len(shown))],
-                           test_set.class_names,
+    shown = [test_set.load_image_and_masks(i) for i in test_set.image_ids[:3]]
+    images = [image for image, _, _ in shown]
+    gts = [(extract_bboxes(masks), masks, class_ids) for _, masks, class_ids in shown]
+    visualize.side_by_side(images, gts, model.detect(images), test_set.class_names,
                            save_path=os.path.join(output_dir, "demo_detections.png"),
                            figsize=(8, 4 * len(shown)))
     visualize.plot_loss_history(history, title="Shapes demo: losses per epoch",
                                 save_path=os.path.join(output_dir, "demo_loss.png"))
-    return DemoResult(map50, map_range, checkpoint, time.time() - start, history)
+    segm_ap = float(evaluation.coco_segm.summary["AP"].iloc[0])
+    return DemoResult(evaluation.mAP50, evaluation.mAP, segm_ap, checkpoint,
+                      time.time() - start, history)

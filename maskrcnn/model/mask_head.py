@@ -8,6 +8,32 @@ from keras import layers
 from .backbone import BN_EPSILON
 
 
+class UpsamplingDeconv(layers.Conv2DTranspose):
+    """A transposed convolution whose stride equals its kernel size (matterport's 2x2,
+    stride 2 ``mrcnn_mask_deconv``), run as one matmul and a depth-to-space shuffle.
+
+    Every output pixel then gets exactly one input pixel: out[h*s+i, w*s+j, o] =
+    sum_c in[h, w, c] * kernel[i, j, o, c]. The kernel keeps Keras' (kh, kw, out, in) shape,
+    so weights load as before. TensorFlow's CPU Conv2DBackpropInput, which Conv2DTranspose
+    runs on, reaches about a third of the matmul rate here (155 ms of a 3.4 s 800x1024
+    inference). Other strides and paddings fall back to Conv2DTranspose.
+    """
+
+    def call(self, inputs):
+        kh, kw, units, channels = self.kernel.shape
+        if (kh, kw) != tuple(self.strides) or kh != kw or self.padding != "valid":
+            return super().call(inputs)
+        kernel = tf.cast(self.kernel, inputs.dtype)
+        # (kh, kw, out, in) -> (in, kh * kw * out), in depth_to_space's channel order.
+        kernel = tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [channels, kh * kw * units])
+        shape = tf.shape(inputs)
+        flat = tf.matmul(tf.reshape(inputs, [-1, channels]), kernel)
+        out = tf.nn.depth_to_space(tf.reshape(flat, [shape[0], shape[1], shape[2], -1]), kh)
+        if self.use_bias:
+            out = tf.nn.bias_add(out, tf.cast(self.bias, out.dtype))
+        return self.activation(out) if self.activation is not None else out
+
+
 def build_mask_head(config) -> keras.Model:
     """(M, MASK_POOL_SIZE, MASK_POOL_SIZE, C) pooled ROIs -> mask logits
     (M, 2*MASK_POOL_SIZE, 2*MASK_POOL_SIZE, NUM_CLASSES); a sigmoid makes them probabilities."""
@@ -18,8 +44,7 @@ def build_mask_head(config) -> keras.Model:
         x = layers.Conv2D(channels, 3, padding="same", name=f"mrcnn_mask_conv{i}")(x)
         x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"mrcnn_mask_bn{i}")(x)
         x = layers.Activation("relu")(x)
-    x = layers.Conv2DTranspose(channels, 2, strides=2, activation="relu",
-                               name="mrcnn_mask_deconv")(x)
+    x = UpsamplingDeconv(channels, 2, strides=2, activation="relu", name="mrcnn_mask_deconv")(x)
     logits = layers.Conv2D(config.NUM_CLASSES, 1, name="mrcnn_mask")(x)
     return keras.Model(pooled, logits, name="mask_head")
 

@@ -422,7 +422,7 @@ def imagenet_weights_path(architecture: str = "resnet101", weights="imagenet",
         path = os.path.join(cache_dir(), f"{architecture}_imagenet{tag}_matterport_names.h5")
         if weights == "imagenet" and is_complete_h5(path):
             return path
-    from .model.backbone import BN_EPSILON
+    from .model.batch_norm import BN_EPSILON
     mapped = keras_resnet_weights(keras_resnet(architecture, weights), bn_epsilon=BN_EPSILON)
     save_weights_h5([_Arrays(name, values) for name, values in mapped.items()], path)
     return path

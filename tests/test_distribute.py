@@ -1,4 +1,5 @@
-"""tf.distribute: two logical CPU devices give the same losses as one device, and train.
+"""tf.distribute: two logical CPU devices give the same losses as one device, train, and
+detect as one device does.
 
 Logical devices must be configured before TensorFlow starts, so the check runs in a fresh
 Python process.
@@ -45,12 +46,35 @@ SCRIPT = textwrap.dedent('''
     mirrored = {k: float(strategy.reduce("MEAN", v, axis=None)) for k, v in per_replica.items()}
 
     history = model.train(data, None, learning_rate=0.01, epochs=1, layers="all", verbose=0)
-    backing = [getattr(v, "value", v) for v in net.trainable_variables]  # Keras -> tf variable
-    copies = [b.values for b in backing if hasattr(b, "values")]
+    def replica_copies(variables):  # Keras variable -> tf MirroredVariable -> its copies
+        backing = [getattr(v, "value", v) for v in variables]
+        return [b.values for b in backing if hasattr(b, "values")]
+
+    copies = replica_copies(net.trainable_variables)
     same = all(np.array_equal(c[0].numpy(), c[1].numpy()) for c in copies)
+    # TRAIN_BN: the batch-norm moving statistics are averaged over replicas, not drifting.
+    stats = replica_copies(net.non_trainable_variables)
+    stats_same = all(np.array_equal(c[0].numpy(), c[1].numpy()) for c in stats)
+
+    # Detection split over the replicas (3 images: the last batch is padded) against one
+    # device running the same checkpoint, one image per graph call as each replica does.
+    class Single(Mirrored):
+        GPU_COUNT = 1
+    single_model = MaskRCNN("inference", Single(), sys.argv[2])
+    single_model.load_weights(model.find_last())
+    images = [data.load_image(i) for i in range(3)]
+    spread, alone = model.detect(images), single_model.detect(images)
+    detections_equal = [
+        bool(np.array_equal(a["class_ids"], b["class_ids"])
+             and np.allclose(a["scores"], b["scores"], atol=1e-5)
+             and np.abs(a["rois"] - b["rois"]).max(initial=0) <= 1
+             and a["masks"].shape == b["masks"].shape) for a, b in zip(spread, alone)]
     print(json.dumps({"replicas": strategy.num_replicas_in_sync, "single": single,
                       "mirrored": mirrored, "loss": history.history["loss"],
-                      "mirrored_vars": len(copies), "copies_equal": same}))
+                      "mirrored_vars": len(copies), "copies_equal": same,
+                      "mirrored_stats": len(stats), "stats_equal": stats_same,
+                      "detections": [len(r["scores"]) for r in spread],
+                      "detections_equal": detections_equal}))
 ''')
 
 
@@ -68,6 +92,9 @@ def test_two_logical_devices_match_one_device(tmp_path):
         assert abs(result["mirrored"][name] - value) <= 1e-4 + 1e-4 * abs(value), name
     assert all(v == v and v < 100 for v in result["loss"])  # finite
     assert result["mirrored_vars"] > 0 and result["copies_equal"]
+    assert result["mirrored_stats"] > 0 and result["stats_equal"]
+    assert len(result["detections"]) == 3 and sum(result["detections"]) > 0
+    assert all(result["detections_equal"]), result
 
 
 def test_mixed_precision_trains_and_detects(tmp_path):

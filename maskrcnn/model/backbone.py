@@ -9,13 +9,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from .batch_norm import BatchNorm
+
 # Blocks per stage (C2..C5) and the channel multiplier of each built-in backbone.
 RESNETS = {
     "resnet50": ((3, 4, 6, 3), 1.0),
     "resnet101": ((3, 4, 23, 3), 1.0),
     "small": ((1, 1, 1, 1), 0.25),
 }
-BN_EPSILON = 1e-3  # Keras 2's default, which matterport's weights were trained with
 
 
 def _bottleneck(x, filters, stage: int, block: str, strides: int, shortcut_conv: bool):
@@ -23,16 +24,16 @@ def _bottleneck(x, filters, stage: int, block: str, strides: int, shortcut_conv:
     f1, f2, f3 = filters
     conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
     y = layers.Conv2D(f1, 1, strides=strides, name=conv + "2a")(x)
-    y = layers.BatchNormalization(epsilon=BN_EPSILON, name=bn + "2a")(y)
+    y = BatchNorm(name=bn + "2a")(y)
     y = layers.Activation("relu")(y)
     y = layers.Conv2D(f2, 3, padding="same", name=conv + "2b")(y)
-    y = layers.BatchNormalization(epsilon=BN_EPSILON, name=bn + "2b")(y)
+    y = BatchNorm(name=bn + "2b")(y)
     y = layers.Activation("relu")(y)
     y = layers.Conv2D(f3, 1, name=conv + "2c")(y)
-    y = layers.BatchNormalization(epsilon=BN_EPSILON, name=bn + "2c")(y)
+    y = BatchNorm(name=bn + "2c")(y)
     if shortcut_conv:
         x = layers.Conv2D(f3, 1, strides=strides, name=conv + "1")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=bn + "1")(x)
+        x = BatchNorm(name=bn + "1")(x)
     y = layers.Add()([y, x])
     return layers.Activation("relu", name=f"res{stage}{block}_out")(y)
 
@@ -43,7 +44,7 @@ def resnet(name: str, channels: int = 3) -> keras.Model:
     image = keras.Input(shape=(None, None, channels), name="input_image")
     x = layers.ZeroPadding2D(3)(image)
     x = layers.Conv2D(int(64 * width), 7, strides=2, name="conv1")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name="bn_conv1")(x)
+    x = BatchNorm(name="bn_conv1")(x)
     x = layers.Activation("relu")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
     outputs = []

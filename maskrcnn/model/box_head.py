@@ -7,7 +7,7 @@ import tensorflow as tf
 from keras import layers
 
 from .losses import masked_mean, smooth_l1
-from .backbone import BN_EPSILON
+from .batch_norm import BatchNorm
 
 
 class PooledFullyConnected(layers.Conv2D):
@@ -38,10 +38,10 @@ def build_box_head(config) -> keras.Model:
     pooled = keras.Input(shape=(config.POOL_SIZE, config.POOL_SIZE, config.TOP_DOWN_PYRAMID_SIZE),
                          name="input_pooled_rois")
     x = PooledFullyConnected(size, config.POOL_SIZE, name="mrcnn_class_conv1")(pooled)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name="mrcnn_class_bn1")(x)
+    x = BatchNorm(name="mrcnn_class_bn1")(x)
     x = layers.Activation("relu")(x)
     x = PooledFullyConnected(size, 1, name="mrcnn_class_conv2")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name="mrcnn_class_bn2")(x)
+    x = BatchNorm(name="mrcnn_class_bn2")(x)
     x = layers.Activation("relu")(x)
     shared = layers.Reshape((size,), name="pool_squeeze")(x)
     logits = layers.Dense(classes, name="mrcnn_class_logits")(shared)

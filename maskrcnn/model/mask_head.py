@@ -5,7 +5,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from .backbone import BN_EPSILON
+from .batch_norm import BatchNorm
 
 
 class UpsamplingDeconv(layers.Conv2DTranspose):
@@ -42,7 +42,7 @@ def build_mask_head(config) -> keras.Model:
     x = pooled = keras.Input(shape=(s, s, config.TOP_DOWN_PYRAMID_SIZE), name="input_mask_rois")
     for i in range(1, 5):
         x = layers.Conv2D(channels, 3, padding="same", name=f"mrcnn_mask_conv{i}")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"mrcnn_mask_bn{i}")(x)
+        x = BatchNorm(name=f"mrcnn_mask_bn{i}")(x)
         x = layers.Activation("relu")(x)
     x = UpsamplingDeconv(channels, 2, strides=2, activation="relu", name="mrcnn_mask_deconv")(x)
     logits = layers.Conv2D(config.NUM_CLASSES, 1, name="mrcnn_mask")(x)

@@ -221,13 +221,36 @@ class MaskRCNN:
                 batch = np.stack([molded[i] for i in chunk])
                 hw = np.array(shape[:2] * 2, dtype=np.float32)
                 windows = np.stack([metas[i]["window"] / hw for i in chunk]).astype(np.float32)
-                detections, masks = self._detect_fn(tf.constant(batch), tf.constant(windows))
+                detections, masks = self._detect_batch(batch, windows)
                 for j, i in enumerate(chunk):
                     results[i] = self._unmold(detections[j].numpy(), masks[j], metas[i], shape)
         if verbose:
             for i, r in enumerate(results):
                 print(f"image {i}: {len(r['class_ids'])} detections")
         return results
+
+    def _detect_batch(self, images: np.ndarray, windows: np.ndarray):
+        """Run the detection graph on a batch, split over the strategy's replicas when there
+        are several (IMAGES_PER_GPU images each; a short batch is padded with blank images
+        whose results are dropped). Returns detections (B, K, 6) and masks (B, K, h, w)."""
+        replicas = self.strategy.num_replicas_in_sync
+        if replicas == 1:
+            return self._detect_fn(tf.constant(images), tf.constant(windows))
+        count, per_replica = len(images), -(-len(images) // replicas)
+        pad = per_replica * replicas - count
+        images = np.concatenate([images, np.zeros((pad,) + images.shape[1:], images.dtype)])
+        windows = np.concatenate([windows, np.tile([[0, 0, 1, 1]], (pad, 1)).astype(np.float32)])
+
+        def replica_slice(context):
+            part = slice(context.replica_id_in_sync_group * per_replica,
+                         (context.replica_id_in_sync_group + 1) * per_replica)
+            return tf.constant(images[part]), tf.constant(windows[part])
+
+        values = self.strategy.experimental_distribute_values_from_function(replica_slice)
+        outputs = self.strategy.run(lambda v: self._detect_fn(*v), args=(values,))
+        detections, masks = (tf.concat(self.strategy.experimental_local_results(o), axis=0)
+                             for o in outputs)
+        return detections[:count], masks[:count]
 
     def _unmold(self, detections: np.ndarray, masks: tf.Tensor, meta: dict, molded_shape):
         """One image's padded, normalised detections -> the result dict in its own pixels."""

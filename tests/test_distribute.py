@@ -118,3 +118,46 @@ def test_mixed_precision_trains_and_detects(tmp_path):
         assert result["scores"].dtype == np.float32 and result["masks"].dtype == bool
     import keras
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+MULTI_WORKER_SCRIPT = textwrap.dedent('''
+    import json, os, sys
+    import numpy as np
+    import tensorflow as tf
+    # One worker of a cluster described by TF_CONFIG, as on each machine of a real cluster.
+    os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": ["localhost:" + sys.argv[3]]},
+                                          "task": {"type": "worker", "index": 0}})
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    sys.path.insert(0, sys.argv[1])
+    from conftest import TinyConfig
+    from maskrcnn.data.shapes import ShapesDataset
+    from maskrcnn.model import MaskRCNN
+
+    model = MaskRCNN("training", TinyConfig(), sys.argv[2], strategy=strategy)
+    data = ShapesDataset(4, 64, 64, seed=2)
+    history = model.train(data, None, learning_rate=0.01, epochs=1, layers="all", verbose=0)
+    results = model.detect([data.load_image(0)])
+    print(json.dumps({"multi_worker": isinstance(model.strategy,
+                                                 tf.distribute.MultiWorkerMirroredStrategy),
+                      "loss": history.history["loss"], "detections": len(results[0]["scores"]),
+                      "checkpoint": os.path.basename(model.find_last())}))
+''')
+
+
+def test_multi_worker_strategy_trains_and_detects(tmp_path):
+    """MaskRCNN(..., strategy=MultiWorkerMirroredStrategy()) on a one-worker cluster."""
+    import json
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = str(s.getsockname()[1])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run([sys.executable, "-c", MULTI_WORKER_SCRIPT, os.path.dirname(__file__),
+                          str(tmp_path), port], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["multi_worker"]
+    assert all(v == v and v < 100 for v in result["loss"])
+    assert result["checkpoint"].endswith("0001.h5")

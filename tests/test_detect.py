@@ -81,18 +81,27 @@ def test_detections_are_in_original_image_coordinates(trained_tiny):
     from maskrcnn.data.shapes import ShapesDataset
     image = ShapesDataset(1, 64, 64, seed=9).load_image(0)
     big = np.kron(image, np.ones((2, 2, 1), np.uint8))  # 128 x 128, resized back to 64
-    # One image per call, so that the graph sees a bit-identical 64 px input both times (two
-    # slots of one batch may differ in the last bit, enough to flip a near-tie in the NMS of
-    # a barely trained model). Only the scale back differs. Boxes that round to nothing at
-    # 64 px are dropped there only, so pair detections by their score.
-    (small_r,), (big_r,) = model.detect([image]), model.detect([big])
+    molded, metas = model.mold_inputs([image, big])
+    np.testing.assert_array_equal(molded[0], molded[1])  # the graph sees the same input
+    assert metas[1]["scale"] == 0.5
+    # One graph run, mapped back to each original image as detect() does.
+    shape = molded[0].shape
+    window = (metas[0]["window"] / np.array(shape[:2] * 2)).astype(np.float32)[None]
+    detections, masks = model._detect_batch(molded[0][None], window)
+    small_r, big_r = (model._unmold(detections[0].numpy(), masks[0], meta, shape)
+                      for meta in metas)
     assert len(small_r["scores"]) > 0
+    # Boxes that round to nothing at 64 px are dropped there only: pair detections by score.
     for i, score in enumerate(small_r["scores"]):
         j = int(np.argmin(np.abs(big_r["scores"] - score)))
-        assert abs(big_r["scores"][j] - score) < 1e-5
+        assert big_r["scores"][j] == score
         assert big_r["class_ids"][j] == small_r["class_ids"][i]
         np.testing.assert_allclose(big_r["rois"][j], 2 * small_r["rois"][i], atol=2)
     assert big_r["masks"].shape[:2] == (128, 128)
+    # And detect() itself maps to the big image's pixels.
+    (direct,) = model.detect([big])
+    assert direct["masks"].shape[:2] == (128, 128)
+    assert direct["rois"].size == 0 or direct["rois"].max() <= 128
 
 
 def test_zero_detections(trained_tiny):

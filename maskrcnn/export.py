@@ -104,6 +104,7 @@ class ServedMaskRCNN(MaskRCNN):
         self.loaded = loaded
         self.keras_model = None
         self.epoch, self.model_dir, self.log_dir, self.checkpoint_path = 0, "", None, None
+        self.strategy = tf.distribute.get_strategy()  # the SavedModel runs on one device
         serve = loaded.signatures["serving_default"]
 
         def detect_fn(images, windows):

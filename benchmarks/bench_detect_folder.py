@@ -10,13 +10,16 @@ and do the same per-image work: decode, detect, paste masks, per-class area shar
 encoding and an annotated JPEG. Without ``--weights`` both models are randomly initialised
 (the threshold defaults to 0 and our head's background logit is lowered so that both
 detect something; the instances per image are printed, as they weigh on the per-image work). The torchvision side
-runs when torch and torchvision import. A first batch warms each model up and is not timed.
+runs when torchvision is installed. Each side runs in its own process. A first batch warms each model up and is not timed.
 Not run in CI.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -132,6 +135,24 @@ def bench_torchvision(args, folder: str, warmup: str) -> dict:
             "instances/image": float(np.mean(counts))}
 
 
+def run_side(args, side: str, folder: str, warmup: str) -> dict | None:
+    """One side's figures from a subprocess of this script: TensorFlow and torch in one
+    process can crash at import (triton's native module after TensorFlow's)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--only", side, "--folder", folder,
+           "--warmup", warmup, "--batch", str(args.batch),
+           "--min-confidence", str(args.min_confidence)]
+    for flag, value in (("--device", args.device), ("--weights", args.weights),
+                        ("--config", args.config)):
+        if value:
+            cmd += [flag, value]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"{side} failed (exit status {proc.returncode}):\n{proc.stderr[-2000:]}",
+              file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=50)
@@ -142,9 +163,18 @@ def main() -> None:
                         help="score threshold (default: 0 with random weights, else 0.7)")
     parser.add_argument("--weights", default=None, help="our checkpoint or a matterport .h5")
     parser.add_argument("--config", default=None, help="config JSON for a matterport .h5")
+    parser.add_argument("--json", default=None, help="write the figures to this file")
+    # used for the subprocesses:
+    parser.add_argument("--only", choices=("ours", "torchvision"), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.min_confidence is None:
         args.min_confidence = 0.7 if args.weights else 0.0
+    if args.only:
+        bench = bench_ours if args.only == "ours" else bench_torchvision
+        print(json.dumps(bench(args, args.folder, args.warmup)))
+        return
     height, width = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as root:
         folder, warmup = os.path.join(root, "images"), os.path.join(root, "warmup")
@@ -152,19 +182,26 @@ def main() -> None:
         os.makedirs(warmup)
         make_images(folder, args.images, height, width)
         make_images(warmup, args.batch, height, width)
-        rows = {"maskrcnn (ours)": bench_ours(args, folder, warmup)}
-        try:
-            import torchvision  # noqa: F401
-        except ImportError:
-            print("torch/torchvision not importable: ours only")
+        rows = {"maskrcnn (ours)": run_side(args, "ours", folder, warmup)}
+        if importlib.util.find_spec("torchvision") is None:
+            print("torchvision is not installed: ours only")
         else:
-            rows["torchvision"] = bench_torchvision(args, folder, warmup)
+            rows["torchvision"] = run_side(args, "torchvision", folder, warmup)
     print(f"\n{args.images} images of {height} x {width}, batch {args.batch}, "
           f"threshold {args.min_confidence}, weights: {args.weights or 'random'}")
     print(f"{'':18}{'images/s':>10}{'model s/image':>15}{'instances/image':>17}")
     for name, r in rows.items():
-        print(f"{name:18}{r['images/s']:>10.2f}{r['model s/image']:>15.2f}"
-              f"{r['instances/image']:>17.1f}")
+        if r:
+            print(f"{name:18}{r['images/s']:>10.2f}{r['model s/image']:>15.2f}"
+                  f"{r['instances/image']:>17.1f}")
+    ours, theirs = rows.get("maskrcnn (ours)"), rows.get("torchvision")
+    if ours and theirs:
+        print(f"ratio of times per image, ours / torchvision: "
+              f"{theirs['images/s'] / ours['images/s']:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"images": args.images, "size": args.size, "batch": args.batch,
+                       "rows": rows, "cpu_count": os.cpu_count()}, f, indent=1)
 
 
 if __name__ == "__main__":

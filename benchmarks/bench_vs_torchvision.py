@@ -7,7 +7,8 @@ Both models: ResNet-50-FPN with torchvision's head sizes (our RPN_HEAD_CHANNELS 
 matterport's 512 adds 60 GFLOP at 800x1024), random initialisation, 91 classes, detection
 threshold 0 with the background suppressed, so that the mask head runs on 100 detections.
 Cases: inference at 512x512 and 800x1024 (batch 1 and 2) and one training step at batch 2
-(512x512 and 800x1024), with our input pipeline's images/s beside each training step's. Each
+(512x512 and 800x1024), with our input pipeline's images/s beside each training step's, and
+each framework's fp32 matmul rate, which gives the compute floor of inference. Each
 framework runs in its own subprocess (so that peak RSS is its own); the table gives medians
 of ``--repeats`` timed runs after one warm-up, and the ratio ours / torchvision.
 """
@@ -17,23 +18,24 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
+
+from timing import median_seconds
 
 CASES = [("infer", 512, 512, 1), ("infer", 512, 512, 2), ("infer", 800, 1024, 1),
          ("infer", 800, 1024, 2), ("train", 512, 512, 2), ("train", 800, 1024, 2)]
 
 
-def _timed(fn, repeats):
-    fn()  # warm-up: tracing, allocation
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+FORWARD_GFLOP_800x1024 = 442
+"""FLOPs (multiply-add = 2) of one 800x1024 forward pass of torchvision's maskrcnn_resnet50_fpn
+with 100 mask ROIs; ours at the benchmark's settings does the same work."""
+
+
+def matmul_gflops(matmul, n: int = 2048, repeats: int = 5) -> float:
+    """fp32 matrix-product rate (GFLOP/s) of a framework: ``matmul()`` multiplies two n x n."""
+    return 2 * n ** 3 / median_seconds(matmul, repeats) / 1e9
 
 
 def build_ours(kind, h, w, batch):
@@ -121,13 +123,18 @@ def run_ours(cases, repeats):
     out = {}
     for kind, h, w, batch in cases:
         model, fn = build_ours(kind, h, w, batch)
-        seconds = _timed(fn, repeats)
+        seconds = median_seconds(fn, repeats)
         n = len(fn()[0]["class_ids"]) if kind == "infer" else None
         out[f"{kind} {batch}x{h}x{w}"] = {"seconds": seconds, "detections": n}
         if kind == "train":
             rate = pipeline_images_per_second(model.config, h, w)
             out[f"{kind} {batch}x{h}x{w}"].update(
                 pipeline_images_per_s=rate, step_images_per_s=batch / seconds)
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal((2048, 2048), seed=(0, 0))
+    product = tf.function(lambda: tf.matmul(a, a), autograph=False)
+    out["matmul_gflops"] = matmul_gflops(lambda: product().numpy())
     return out
 
 
@@ -149,7 +156,7 @@ def run_torchvision(cases, repeats):
             def infer():
                 with torch.no_grad():
                     return model(images)
-            seconds = _timed(infer, repeats)
+            seconds = median_seconds(infer, repeats)
             n = len(infer()[0]["labels"])
         else:
             model.train()
@@ -170,10 +177,12 @@ def run_torchvision(cases, repeats):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            seconds = _timed(step, repeats)
+            seconds = median_seconds(step, repeats)
             n = None
         out[f"{kind} {batch}x{h}x{w}"] = {"seconds": seconds, "detections": n}
     out["torchvision"] = torchvision.__version__
+    a = torch.randn(2048, 2048)
+    out["matmul_gflops"] = matmul_gflops(lambda: a @ a)
     return out
 
 
@@ -213,6 +222,14 @@ def main():
     for side in ("ours", "torchvision"):
         if results[side]:
             print(f"peak RSS {side}: {results[side]['peak_rss_mb']:.0f} MB")
+    rates = {side: results[side]["matmul_gflops"] for side in results if results[side]}
+    for side, rate in rates.items():
+        print(f"fp32 matmul {side}: {rate:.0f} GFLOP/s")
+    infer = (results["ours"] or {}).get("infer 1x800x1024", {}).get("seconds")
+    if rates and infer:
+        floor = FORWARD_GFLOP_800x1024 / max(rates.values())
+        print(f"compute floor of 1x800x1024 inference: {FORWARD_GFLOP_800x1024} GFLOP at the "
+              f"faster matmul rate = {floor:.2f} s; ours takes {infer / floor:.2f}x that")
     for key, case in (results["ours"] or {}).items():
         if isinstance(case, dict) and "pipeline_images_per_s" in case:
             rate, step = case["pipeline_images_per_s"], case["step_images_per_s"]

@@ -15,6 +15,7 @@ from .errors import MaskRCNNError
 
 def _demo(args) -> int:
     from .demo import run_demo
+    from .evaluation.coco import format_table
 
     result = run_demo(output_dir=args.output, model_dir=args.model_dir, epochs=args.epochs,
                       steps=args.steps, train_images=args.images, test_images=args.test_images,
@@ -24,6 +25,8 @@ def _demo(args) -> int:
     print(f"mAP@[.5:.95]: {result.map_range:.3f}")
     print(f"COCO mask AP: {result.coco_segm_ap:.1f}")
     print(f"held-out images: {args.test_images}")
+    print(f"COCO tables of the held-out images (percent):\n"
+          f"{format_table(result.evaluation.coco_table())}")
     print(f"checkpoint: {result.checkpoint}")
     print(f"figures: {os.path.join(args.output, 'demo_detections.png')}, "
           f"{os.path.join(args.output, 'demo_loss.png')}")

@@ -14,6 +14,7 @@ def test_demo_evaluate_export(tmp_path, capsys):
     assert status == 0
     assert re.search(r"^mAP@0\.5: \d\.\d{3}$", out, re.M)
     assert re.search(r"^mAP@\[\.5:\.95\]: \d\.\d{3}$", out, re.M)
+    assert re.search(r"^\|\s*segm\s*\|", out, re.M) and "APs" in out  # the COCO tables
     assert (figures / "demo_detections.png").stat().st_size > 1000
     assert (figures / "demo_loss.png").stat().st_size > 1000
     checkpoint = re.search(r"^checkpoint: (.+)$", out, re.M).group(1)

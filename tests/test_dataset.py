@@ -108,3 +108,15 @@ def test_shapes_dataset_is_seeded_and_consistent():
         assert ia.shape == (64, 80, 3) and ma.shape[:2] == (64, 80)
         assert ma.reshape(-1, ma.shape[-1]).any(axis=0).all()  # every instance visible
     assert a.class_names == ["BG", "square", "circle", "triangle"]
+
+
+def test_readers_are_importable_from_the_data_package():
+    import maskrcnn.data as data
+    from maskrcnn.data import bdd, coco, openimages, via
+
+    assert data.load_coco is coco.load_coco and data.load_via is via.load_via
+    assert data.load_bdd is bdd.load_bdd and data.load_openimages is openimages.load_openimages
+    for name in data.__all__:
+        assert callable(getattr(data, name)), name
+    with pytest.raises(AttributeError, match="load_pascal"):
+        data.load_pascal

@@ -49,10 +49,12 @@ def test_compute_overlaps_by_hand():
     assert compute_overlaps(np.zeros((0, 4)), b).shape == (0, 3)
 
 
-def test_compute_overlaps_masks_matches_naive_loop():
+@pytest.mark.parametrize("hw", [(17, 23), (61, 50)])  # pixels counted in blocks of 255 + rest
+def test_compute_overlaps_masks_matches_naive_loop(hw):
     rng = np.random.default_rng(0)
-    m1 = rng.random((17, 23, 5)) > 0.6
-    m2 = rng.random((17, 23, 4)) > 0.3
+    m1 = rng.random(hw + (5,)) > 0.6
+    m1[..., 4] = True  # a full mask: every block's count at its maximum
+    m2 = rng.random(hw + (4,)) > 0.3
     m2[..., 3] = False  # an empty mask: IoU 0 with everything
     naive = np.zeros((5, 4))
     for i in range(5):

@@ -71,20 +71,36 @@ def compute_overlaps(boxes1, boxes2, area1=None, area2=None):
 def _mask_intersections(masks1, masks2):
     """(N1, N2) pixel intersections and the (N1,), (N2,) pixel areas of two mask stacks.
 
-    One matrix product of the flattened masks, restricted to the pixels that some mask covers
-    (usually a small part of the image). float32 counts are exact up to 2**24 pixels; larger
-    images use float64.
+    Areas are column sums. Intersections are one matrix product of the flattened masks,
+    restricted to the pixels that some mask of ``masks2`` covers (the ground truths, in
+    :func:`_prepare`: usually a small part of the image, and cheap to find as they are few).
+    float32 counts are exact up to 2**24 pixels; larger images use float64.
     """
     masks1, masks2 = _as_bool(masks1), _as_bool(masks2)
     pixels = int(np.prod(masks1.shape[:-1]))
     flat1 = masks1.reshape(pixels, masks1.shape[-1])
     flat2 = masks2.reshape(pixels, masks2.shape[-1])
-    covered = np.flatnonzero(flat1.any(axis=1) | flat2.any(axis=1))
+    area1, area2 = _pixel_counts(flat1), _pixel_counts(flat2)
+    covered = np.flatnonzero(flat2.any(axis=1))
     dtype = np.float32 if covered.size <= 2 ** 24 else np.float64
-    flat1, flat2 = flat1[covered], flat2[covered]
-    inter = (flat1.astype(dtype).T @ flat2.astype(dtype)).astype(np.float64)
-    area1 = np.count_nonzero(flat1, axis=0).astype(np.float64)
-    return inter, area1, np.count_nonzero(flat2, axis=0).astype(np.float64)
+    inter = flat1[covered].astype(dtype).T @ flat2[covered].astype(dtype)
+    return inter.astype(np.float64), area1, area2
+
+
+def _pixel_counts(flat):
+    """(N,) float64: the True pixels in each column of a (pixels, N) bool array.
+
+    Blocks of 255 rows are summed in uint8 (which cannot overflow there), then the block sums
+    in int64: three times faster than one int64 sum over all rows.
+    """
+    block = 255
+    main = flat.shape[0] - flat.shape[0] % block
+    values = flat.view(np.uint8)
+    counts = values[main:].sum(axis=0, dtype=np.int64)
+    if main and flat.shape[1]:
+        blocks = values[:main].reshape(main // block, block, flat.shape[1]).sum(axis=1, dtype=np.uint8)
+        counts += blocks.sum(axis=0, dtype=np.int64)
+    return counts.astype(np.float64)
 
 
 def _as_bool(masks):

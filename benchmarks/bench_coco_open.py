@@ -94,7 +94,8 @@ def main(argv=None):
         theirs = median_seconds(peer, args.repeats, warmup=False)
         dataset = load_coco(path, image_dir=tmp)
         ids = dataset.image_ids[:100]
-        masks = median_seconds(lambda: [dataset.load_mask(i) for i in ids], args.repeats, warmup=False)
+        masks = median_seconds(lambda: [dataset.load_mask(i) for i in ids], args.repeats,
+                               warmup=False)
         count = sum(len(dataset.image_info[i]["instances"]) for i in dataset.image_ids)
 
     print(f"{args.instances} instances on {args.images} images ({megabytes:.0f} MB JSON), "

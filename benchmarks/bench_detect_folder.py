@@ -9,9 +9,9 @@ Both sides get the same JPEG files (synthetic shapes), a ResNet-50 FPN Mask R-CN
 and do the same per-image work: decode, detect, paste masks, per-class area shares, RLE
 encoding and an annotated JPEG. Without ``--weights`` both models are randomly initialised
 (the threshold defaults to 0 and our head's background logit is lowered so that both
-detect something; the instances per image are printed, as they weigh on the per-image work). The torchvision side
-runs when torchvision is installed. Each side runs in its own process. A first batch warms each model up and is not timed.
-Not run in CI.
+detect something; the instances per image are printed, as they weigh on the per-image
+work). The torchvision side runs when torchvision is installed. Each side runs in its own
+process. A first batch warms each model up and is not timed. Not run in CI.
 """
 from __future__ import annotations
 

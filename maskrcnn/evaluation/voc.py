@@ -98,8 +98,8 @@ def _pixel_counts(flat):
     values = flat.view(np.uint8)
     counts = values[main:].sum(axis=0, dtype=np.int64)
     if main and flat.shape[1]:
-        blocks = values[:main].reshape(main // block, block, flat.shape[1]).sum(axis=1, dtype=np.uint8)
-        counts += blocks.sum(axis=0, dtype=np.int64)
+        blocks = values[:main].reshape(main // block, block, flat.shape[1])
+        counts += blocks.sum(axis=1, dtype=np.uint8).sum(axis=0, dtype=np.int64)
     return counts.astype(np.float64)
 
 

@@ -56,7 +56,7 @@ def build_ours(kind, h, w, batch):
         NUM_CLASSES = 91
         BACKBONE = "resnet50"
         IMAGES_PER_GPU = batch
-        IMAGE_RESIZE_MODE = "pad64"
+        IMAGE_RESIZE_MODE = "pad32"       # torchvision pads to 32 too: 800x1024 stays so
         IMAGE_MIN_DIM = min(h, w)
         IMAGE_MAX_DIM = max(h, w)
         DETECTION_MIN_CONFIDENCE = 0.0

@@ -41,6 +41,14 @@ def test_bad_values_raise_config_error_saying_what_to_change(field, value, words
         Bad()
 
 
+def test_pad32_needs_a_multiple_of_32():
+    Pad32 = type("Pad32", (Config,), {"IMAGE_RESIZE_MODE": "pad32", "IMAGE_MAX_DIM": 1000})
+    with pytest.raises(ConfigError, match="divisible by 32 in pad32 mode.*use 992"):
+        Pad32()
+    Pad32.IMAGE_MAX_DIM = 992
+    Pad32()
+
+
 def test_json_round_trip_keeps_every_field():
     class Mine(Config):
         NAME = "mine"

@@ -135,3 +135,24 @@ def test_layer_presets_freeze_what_matterport_froze(tiny_config):
     assert "res4a_branch2a" in names and "res3a_branch2a" not in names
     with pytest.raises(ConfigError):
         model.set_trainable("([")
+
+
+def test_pad32_images_train_and_detect(tiny_config):
+    """IMAGE_RESIZE_MODE "pad32": sides that are multiples of 32 but not of 64 (P5 3x5, P6
+    rounded up to 2x3) give anchors matching the RPN's outputs, finite losses and detections."""
+    from maskrcnn.data.pipeline import make_training_dataset
+
+    tiny_config.IMAGE_RESIZE_MODE = "pad32"
+    tiny_config.IMAGE_MIN_DIM, tiny_config.IMAGE_MAX_DIM = 96, 160
+    tiny_config.validate()
+    model = MaskRCNN("training", tiny_config, "unused")
+    batch = next(iter(make_training_dataset(ShapesDataset(2, 90, 150, seed=1), tiny_config,
+                                            shuffle=False, seed=0)))
+    assert tuple(batch["image"].shape[1:3]) == (96, 160)
+    losses = model.keras_model.compute_losses(batch, training=True)
+    assert all(np.isfinite(float(v)) for v in losses.values()), losses
+    image = np.random.default_rng(0).integers(0, 255, (70, 150, 3), dtype=np.uint8)
+    molded, _ = model.mold_inputs([image])
+    assert molded[0].shape[:2] == (96, 160)  # resized to 75x160, padded (pad64: 128x192)
+    (result,) = model.detect([image])
+    assert result["masks"].shape[:2] == (70, 150)

@@ -24,7 +24,7 @@ def resize_image(image: np.ndarray, min_dim: int | None = None, max_dim: int | N
             scale = max(1.0, min_dim / min(h, w))
         if min_scale and scale < min_scale:
             scale = float(min_scale)
-        if max_dim and mode in ("square", "pad64"):
+        if max_dim and mode in ("square", "pad64", "pad32"):
             if round(max(h, w) * scale) > max_dim:
                 scale = max_dim / max(h, w)
         if scale != 1:
@@ -34,8 +34,9 @@ def resize_image(image: np.ndarray, min_dim: int | None = None, max_dim: int | N
     if mode == "square":
         top, left = (max_dim - h) // 2, (max_dim - w) // 2
         padding = [(top, max_dim - h - top), (left, max_dim - w - left), (0, 0)]
-    elif mode in ("pad64", "none"):
-        ph, pw = (-h) % 64, (-w) % 64
+    elif mode in ("pad64", "pad32", "none"):
+        multiple = 32 if mode == "pad32" else 64
+        ph, pw = (-h) % multiple, (-w) % multiple
         padding = [(ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)]
     elif mode == "crop":
         rng = rng or np.random.default_rng()

@@ -48,6 +48,7 @@ class BenchConfig(Config):
     NUM_CLASSES = 81
     IMAGE_MIN_DIM = 800
     IMAGE_MAX_DIM = 1024
+    IMAGE_RESIZE_MODE = "pad32"  # 800x1024 stays so, as in torchvision ("square": 1024x1024)
 
 
 def bench_ours(args, folder: str, warmup: str) -> dict:

@@ -51,7 +51,8 @@ class BatchNorm(layers.BatchNormalization):
         return scale, shift
 
     def call(self, inputs, training=None, mask=None):
-        if self._folded_into is not None and self.uses_moving_statistics(training):
+        folded = self._folded_into is not None and self._folded_into() is not None
+        if folded and self.uses_moving_statistics(training):
             return inputs
         return super().call(inputs, training=training, mask=mask)
 

@@ -21,6 +21,8 @@ import numpy as np
 from .errors import ConfigError
 
 RESIZE_MODES = ("square", "pad64", "pad32", "crop", "none")
+# What each padding mode rounds the image sides up to (square: IMAGE_MAX_DIM, a multiple of it).
+PAD_MULTIPLES = {"square": 64, "pad64": 64, "pad32": 32, "none": 64}
 LOSS_NAMES = ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox_loss",
               "mrcnn_mask_loss")
 BUILTIN_BACKBONES = ("resnet50", "resnet101", "small")
@@ -133,7 +135,7 @@ class Config:
         need(self.IMAGE_RESIZE_MODE in RESIZE_MODES,
              f"IMAGE_RESIZE_MODE must be one of {RESIZE_MODES}, got {self.IMAGE_RESIZE_MODE!r}")
         if self.IMAGE_RESIZE_MODE in ("square", "pad64", "pad32"):
-            m = 32 if self.IMAGE_RESIZE_MODE == "pad32" else 64
+            m = PAD_MULTIPLES[self.IMAGE_RESIZE_MODE]
             need(self.IMAGE_MAX_DIM % m == 0,
                  f"IMAGE_MAX_DIM must be divisible by {m} in {self.IMAGE_RESIZE_MODE} mode, "
                  f"got {self.IMAGE_MAX_DIM}; use {max(m, round(self.IMAGE_MAX_DIM / m) * m)}")

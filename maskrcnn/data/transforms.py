@@ -6,6 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..config import PAD_MULTIPLES
+
 
 def resize_image(image: np.ndarray, min_dim: int | None = None, max_dim: int | None = None,
                  min_scale: float | None = None, mode: str = "square",
@@ -35,8 +37,7 @@ def resize_image(image: np.ndarray, min_dim: int | None = None, max_dim: int | N
         top, left = (max_dim - h) // 2, (max_dim - w) // 2
         padding = [(top, max_dim - h - top), (left, max_dim - w - left), (0, 0)]
     elif mode in ("pad64", "pad32", "none"):
-        multiple = 32 if mode == "pad32" else 64
-        ph, pw = (-h) % multiple, (-w) % multiple
+        ph, pw = (-h) % PAD_MULTIPLES[mode], (-w) % PAD_MULTIPLES[mode]
         padding = [(ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)]
     elif mode == "crop":
         rng = rng or np.random.default_rng()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .batch_norm import BatchNorm, FoldingConv2D
+from .batch_norm import conv_bn
 
 # Blocks per stage (C2..C5) and the channel multiplier of each built-in backbone.
 RESNETS = {
@@ -19,24 +19,17 @@ RESNETS = {
 }
 
 
-def _conv_bn(x, filters: int, kernel: int, conv_name: str, bn_name: str, strides: int = 1,
-             padding: str = "valid"):
-    """A convolution and its batch norm (folded into the convolution at inference)."""
-    conv = FoldingConv2D(filters, kernel, strides=strides, padding=padding, name=conv_name)
-    return conv.fold(BatchNorm(name=bn_name))(conv(x))
-
-
 def _bottleneck(x, filters, stage: int, block: str, strides: int, shortcut_conv: bool):
     """One ResNet bottleneck block (stride on the first 1x1 conv, as in the Caffe ResNets)."""
     f1, f2, f3 = filters
     conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
-    y = _conv_bn(x, f1, 1, conv + "2a", bn + "2a", strides=strides)
+    y = conv_bn(x, f1, 1, conv + "2a", bn + "2a", strides=strides)
     y = layers.Activation("relu")(y)
-    y = _conv_bn(y, f2, 3, conv + "2b", bn + "2b", padding="same")
+    y = conv_bn(y, f2, 3, conv + "2b", bn + "2b", padding="same")
     y = layers.Activation("relu")(y)
-    y = _conv_bn(y, f3, 1, conv + "2c", bn + "2c")
+    y = conv_bn(y, f3, 1, conv + "2c", bn + "2c")
     if shortcut_conv:
-        x = _conv_bn(x, f3, 1, conv + "1", bn + "1", strides=strides)
+        x = conv_bn(x, f3, 1, conv + "1", bn + "1", strides=strides)
     y = layers.Add()([y, x])
     return layers.Activation("relu", name=f"res{stage}{block}_out")(y)
 
@@ -46,7 +39,7 @@ def resnet(name: str, channels: int = 3) -> keras.Model:
     blocks, width = RESNETS[name]
     image = keras.Input(shape=(None, None, channels), name="input_image")
     x = layers.ZeroPadding2D(3)(image)
-    x = _conv_bn(x, int(64 * width), 7, "conv1", "bn_conv1", strides=2)
+    x = conv_bn(x, int(64 * width), 7, "conv1", "bn_conv1", strides=2)
     x = layers.Activation("relu")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
     outputs = []

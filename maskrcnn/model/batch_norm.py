@@ -87,3 +87,10 @@ class FoldingConv2D(layers.Conv2D):
         bias = shift if not self.use_bias else ops.cast(self.bias, "float32") * scale + shift
         outputs = self.convolution_op(inputs, ops.cast(kernel, inputs.dtype))
         return ops.add(outputs, ops.cast(ops.reshape(bias, (1, 1, 1, -1)), outputs.dtype))
+
+
+def conv_bn(x, filters: int, kernel: int, conv_name: str, bn_name: str, **conv_kwargs):
+    """Apply a ``FoldingConv2D`` named ``conv_name`` and its ``BatchNorm`` named ``bn_name``
+    (matterport's layer names) to ``x``."""
+    conv = FoldingConv2D(filters, kernel, name=conv_name, **conv_kwargs)
+    return conv.fold(BatchNorm(name=bn_name))(conv(x))

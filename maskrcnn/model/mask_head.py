@@ -5,7 +5,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from .batch_norm import BatchNorm, FoldingConv2D
+from .batch_norm import conv_bn
 
 
 class UpsamplingDeconv(layers.Conv2DTranspose):
@@ -41,8 +41,7 @@ def build_mask_head(config) -> keras.Model:
     s = config.MASK_POOL_SIZE
     x = pooled = keras.Input(shape=(s, s, config.TOP_DOWN_PYRAMID_SIZE), name="input_mask_rois")
     for i in range(1, 5):
-        conv = FoldingConv2D(channels, 3, padding="same", name=f"mrcnn_mask_conv{i}")
-        x = conv.fold(BatchNorm(name=f"mrcnn_mask_bn{i}"))(conv(x))
+        x = conv_bn(x, channels, 3, f"mrcnn_mask_conv{i}", f"mrcnn_mask_bn{i}", padding="same")
         x = layers.Activation("relu")(x)
     x = UpsamplingDeconv(channels, 2, strides=2, activation="relu", name="mrcnn_mask_deconv")(x)
     logits = layers.Conv2D(config.NUM_CLASSES, 1, name="mrcnn_mask")(x)

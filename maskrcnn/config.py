@@ -26,12 +26,17 @@ PAD_MULTIPLES = {"square": 64, "pad64": 64, "pad32": 32, "none": 64}
 LOSS_NAMES = ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox_loss",
               "mrcnn_mask_loss")
 BUILTIN_BACKBONES = ("resnet50", "resnet101", "small")
+BOX_CONVENTIONS = ("matterport", "aligned")
+# Version of the config's meaning. 1: checkpoints written before BOX_CONVENTION existed (they
+# were trained and detect with the "aligned" convention); 2: BOX_CONVENTION is a field.
+CONFIG_VERSION = 2
 
 
 class Config:
     """Base configuration. Field meanings and defaults follow matterport's Mask_RCNN."""
 
     NAME = None  # short name of the experiment; checkpoints and log folders use it
+    CONFIG_VERSION = CONFIG_VERSION  # what a checkpoint's config means; see migrate_fields
     GPU_COUNT = 1
     IMAGES_PER_GPU = 2
     STEPS_PER_EPOCH = 1000
@@ -75,7 +80,21 @@ class Config:
     IMAGE_MAX_DIM = 1024
     IMAGE_MIN_SCALE = 0
     IMAGE_CHANNEL_COUNT = 3
+    # Images with more pixels are refused before they are decoded (decompression bombs);
+    # None: maskrcnn.data.image_io.MAX_IMAGE_PIXELS (PIL's limit, about 179 million).
+    MAX_IMAGE_PIXELS = None
     MEAN_PIXEL = np.array([123.7, 116.8, 103.9])
+
+    # How boxes meet pixels, everywhere: anchors, targets, ROI pooling, windows, resizing and
+    # unmolding. "matterport" (the default): matterport's conventions, so that its .h5
+    # weights (mask_rcnn_coco.h5, or a model trained with its code) give its detections:
+    # boxes normalised as (y1, x1, y2 - 1, x2 - 1) / (H - 1, W - 1, H - 1, W - 1), ROIs pooled
+    # by a plain crop_and_resize, images resized with scikit-image (bilinear, truncated to
+    # uint8), masks resized to the rounded box and thresholded at 0.5. "aligned": boxes
+    # divided by (H, W), ROIAlign sampling bin centres (half-pixel offsets, as torchvision and
+    # detectron2), cv2 resizing, masks pasted with sub-pixel box edges. A model is trained and
+    # evaluated in one convention; checkpoints record it.
+    BOX_CONVENTION = "matterport"
 
     TRAIN_ROIS_PER_IMAGE = 200
     ROI_POSITIVE_RATIO = 0.33
@@ -96,7 +115,22 @@ class Config:
     WEIGHT_DECAY = 0.0001
     GRADIENT_CLIP_NORM = 5.0
     LOSS_WEIGHTS = {name: 1.0 for name in LOSS_NAMES}
+    # Training stops with TrainingDivergedError at the first loss that is not finite or
+    # exceeds this (the learning rate is too high for the batch); no checkpoint is written.
+    LOSS_LIMIT = 1e4
     TRAIN_BN = False  # batch norm layers stay frozen: batches are too small to estimate them
+    # After a train() call that trained batch norms, set their moving mean and variance to the
+    # average batch statistics of this many training images run through the final weights
+    # (PreciseBN; the last checkpoint is rewritten). 0 keeps Keras' moving averages.
+    BN_RECOMPUTE_IMAGES = 200
+    # What batch norms normalise with at inference: "moving" (the stored statistics), "image"
+    # (the backbone's: each image's own, as training at a few images per step did; the
+    # heads': the stored ones) or "auto" ("image" when TRAIN_BN with IMAGES_PER_GPU <= 4,
+    # else "moving"). From scratch at 2 images per step, shapes mAP50 0.53 (moving), 0.63
+    # (recomputed), 0.975 ("image"). Set "moving" when TRAIN_BN trains only part of a
+    # pretrained backbone (layers="heads", "4+"...): its frozen batch norms keep the
+    # pretrained statistics. See maskrcnn/model/precise_bn.py.
+    BN_INFERENCE_STATISTICS = "auto"
     # None (float32), "float16" (with loss scaling; GPUs) or "bfloat16" (GPUs and TPUs).
     MIXED_PRECISION = None
 
@@ -145,6 +179,16 @@ class Config:
         if self.IMAGE_RESIZE_MODE == "crop":
             need(self.IMAGE_MIN_DIM % 64 == 0,
                  f"IMAGE_MIN_DIM must be divisible by 64 in crop mode, got {self.IMAGE_MIN_DIM}")
+        need(self.MAX_IMAGE_PIXELS is None or (
+            isinstance(self.MAX_IMAGE_PIXELS, (int, np.integer)) and self.MAX_IMAGE_PIXELS > 0),
+             f"MAX_IMAGE_PIXELS must be None or a positive integer, got "
+             f"{self.MAX_IMAGE_PIXELS!r}")
+        need(self.BOX_CONVENTION in BOX_CONVENTIONS,
+             f"BOX_CONVENTION must be one of {BOX_CONVENTIONS}, got {self.BOX_CONVENTION!r}")
+        need(self.CONFIG_VERSION == CONFIG_VERSION,
+             f"CONFIG_VERSION is {self.CONFIG_VERSION!r}; this version of the package writes "
+             f"{CONFIG_VERSION}: read older configs with Config.from_dict / from_json, which "
+             "migrate them")
         need(callable(self.BACKBONE) or self.BACKBONE in BUILTIN_BACKBONES,
              f"BACKBONE must be one of {BUILTIN_BACKBONES} or a callable, got {self.BACKBONE!r}")
         need(len(self.BACKBONE_STRIDES) == 5,
@@ -169,9 +213,16 @@ class Config:
             need(0 < getattr(self, name) <= 1, f"{name} must be in (0, 1]")
         unknown = set(self.LOSS_WEIGHTS) - set(LOSS_NAMES)
         need(not unknown, f"LOSS_WEIGHTS has unknown keys {sorted(unknown)}; known: {LOSS_NAMES}")
+        need(isinstance(self.BN_RECOMPUTE_IMAGES, (int, np.integer)) and
+             not isinstance(self.BN_RECOMPUTE_IMAGES, bool) and self.BN_RECOMPUTE_IMAGES >= 0,
+             f"BN_RECOMPUTE_IMAGES must be an integer >= 0, got {self.BN_RECOMPUTE_IMAGES!r}")
+        need(self.BN_INFERENCE_STATISTICS in ("auto", "moving", "image"),
+             f"BN_INFERENCE_STATISTICS must be 'auto', 'moving' or 'image', got "
+             f"{self.BN_INFERENCE_STATISTICS!r}")
         need(self.MIXED_PRECISION in (None, "float16", "bfloat16"),
              f"MIXED_PRECISION must be None, 'float16' or 'bfloat16', got "
              f"{self.MIXED_PRECISION!r}")
+        need(self.LOSS_LIMIT > 0, f"LOSS_LIMIT must be positive, got {self.LOSS_LIMIT}")
         need(self.LEARNING_RATE > 0, f"LEARNING_RATE must be positive, got {self.LEARNING_RATE}")
         need(len(self.MINI_MASK_SHAPE) == 2 and min(self.MINI_MASK_SHAPE) >= 1,
              f"MINI_MASK_SHAPE must be (height, width), got {self.MINI_MASK_SHAPE}")
@@ -199,9 +250,15 @@ class Config:
         return json.dumps(self.fields(), indent=1, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "Config":
-        """A config whose fields are ``values`` (derived fields are recomputed, not read)."""
+    def from_dict(cls, values: dict[str, Any], default_version: int = CONFIG_VERSION) -> "Config":
+        """A config whose fields are ``values`` (derived fields are recomputed, not read).
+
+        ``values`` without CONFIG_VERSION are taken as ``default_version``: the current one for
+        a config a person wrote (matterport's fields, say), 1 for the config of a checkpoint
+        that this package wrote before the field existed. Older versions are migrated.
+        """
         derived = {"BATCH_SIZE", "IMAGE_SHAPE", "IMAGE_META_SIZE"}
+        values = migrate_fields(values, values.get("CONFIG_VERSION", default_version))
         attrs = {}
         for name, value in values.items():
             if name in derived:
@@ -218,13 +275,15 @@ class Config:
         return klass()
 
     @classmethod
-    def from_json(cls, text: str) -> "Config":
+    def from_json(cls, text: str, default_version: int = CONFIG_VERSION) -> "Config":
         try:
             values = json.loads(text)
         except json.JSONDecodeError as err:
             raise ConfigError(f"config JSON is malformed at line {err.lineno} column "
                               f"{err.colno}: {err.msg}") from None
-        return cls.from_dict(values)
+        if not isinstance(values, dict):
+            raise ConfigError(f"config JSON must be an object of fields, got {type(values).__name__}")
+        return cls.from_dict(values, default_version)
 
     def display(self) -> None:
         """Print every setting, one a line, as matterport's Config.display() did."""
@@ -232,3 +291,20 @@ class Config:
         for name, value in self.fields().items():
             print(f"{name:30} {value}")
         print()
+
+
+def migrate_fields(values: dict[str, Any], version) -> dict[str, Any]:
+    """Config fields of ``version`` rewritten to mean the same under CONFIG_VERSION.
+
+    Version 1 (checkpoints written before BOX_CONVENTION existed) computed everything in the
+    "aligned" convention: such a checkpoint keeps it, so it detects exactly as before.
+    """
+    if not isinstance(version, (int, np.integer)) or isinstance(version, bool) or not (
+            1 <= version <= CONFIG_VERSION):
+        raise ConfigError(f"CONFIG_VERSION {version!r} is not one this package knows (1 to "
+                          f"{CONFIG_VERSION}); a newer package wrote it: upgrade maskrcnn")
+    values = dict(values)
+    if version < 2:
+        values.setdefault("BOX_CONVENTION", "aligned")
+    values["CONFIG_VERSION"] = CONFIG_VERSION
+    return values

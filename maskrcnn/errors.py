@@ -15,3 +15,16 @@ class DatasetError(MaskRCNNError, ValueError):
 
 class WeightsError(MaskRCNNError, ValueError):
     """A weights file is missing, corrupt, or does not fit the model."""
+
+
+class DiskFullError(WeightsError):
+    """A weights file could not be written because its disk (or quota) is full."""
+
+
+class TrainingDivergedError(MaskRCNNError, FloatingPointError):
+    """Training stopped: the loss became non-finite or exploded; the message names the
+    learning rate, the epoch and step, and what to change."""
+
+
+class NonFiniteWeightsError(WeightsError):
+    """Weights hold NaN or infinity: refused when saving, loading or picking a checkpoint."""

@@ -91,7 +91,7 @@ def load_saved_model(path: str):
         raise WeightsError(f"{path}: no {METADATA_FILE}; was it written by maskrcnn's export?")
     with open(metadata_path) as f:
         metadata = json.load(f)
-    return ServedMaskRCNN(tf.saved_model.load(path), Config.from_json(metadata["config"]),
+    return ServedMaskRCNN(tf.saved_model.load(path), Config.from_json(metadata["config"], default_version=1),
                           metadata["class_names"])
 
 

@@ -149,17 +149,38 @@ def load_detector(weights: str, config=None, class_names=None, min_confidence=No
 
 
 def _class_names(model, names=None) -> list[str]:
-    """Class names with the background first ("BG" added when left out)."""
+    """Class names with the background first ("BG" added when left out).
+
+    ``names`` given for a model that carries its own (a project checkpoint) must equal them
+    (the background's name aside): ConfigError says which differ, rather than relabel."""
     num_classes = int(model.config.NUM_CLASSES)
-    names = names if names is not None else getattr(model, "class_names", None)
+    own = getattr(model, "class_names", None)
+    if names is not None and own:
+        given, carried = _with_background(names, num_classes), _with_background(own, num_classes)
+        if given[1:] != carried[1:]:
+            if len(given) == len(carried):
+                differ = [f"class {i}: {carried[i]!r} in the model, {given[i]!r} given"
+                          for i in range(1, len(given)) if given[i] != carried[i]]
+            else:
+                differ = [(f"{len(list(names))} names given, the model has "
+                           f"{len(carried) - 1} (background left out)")]
+            raise ConfigError(f"the class names given ({given[1:]}) differ from those the "
+                              f"checkpoint carries ({carried[1:]}): {'; '.join(differ)}. "
+                              "Leave out --class-names (class_names=) to use the "
+                              "checkpoint's; they only name the classes of a matterport .h5")
+    names = names if names is not None else own
     if not names:
         return ["BG"] + [f"class_{i}" for i in range(1, num_classes)]
-    names = [str(n) for n in names]
-    names = ["BG"] + names if len(names) == num_classes - 1 else names
+    names = _with_background(names, num_classes)
     if len(names) != num_classes:
         raise ConfigError(f"got {len(names)} class names for NUM_CLASSES = {num_classes} "
                           f"(background included); give {num_classes - 1} names")
     return names
+
+
+def _with_background(names, num_classes: int) -> list[str]:
+    names = [str(n) for n in names]
+    return ["BG"] + names if len(names) == num_classes - 1 else names
 
 
 def _class_ids(classes, names: list[str]) -> list[int] | None:

@@ -74,6 +74,7 @@ def add_detect_parser(subparsers) -> argparse.ArgumentParser:
                         help="matterport .h5 only: the config as a JSON file or JSON text")
     parser.add_argument("--class-names", default=None,
                         help="matterport .h5 only: comma-separated class names in class id "
-                             "order (background first or left out)")
+                             "order (background first or left out); a checkpoint of this "
+                             "project carries its own, and different names are refused")
     parser.set_defaults(func=run_detect)
     return parser

@@ -1,13 +1,15 @@
-"""Training pieces: which layers train (matterport's ``layers=`` presets), the optimiser, and
-the per-epoch checkpoint callback."""
+"""Training pieces: which layers train (matterport's ``layers=`` presets), the optimiser, the
+per-epoch checkpoint callback and the divergence guard."""
 from __future__ import annotations
 
+import math
 import re
 from typing import NamedTuple
 
 import keras
+import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, TrainingDivergedError
 
 HEADS = r"(mrcnn\_.*)|(rpn\_.*)|(fpn\_.*)"
 LAYER_PRESETS = {
@@ -74,6 +76,68 @@ class CheckpointCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._save(epoch + 1)
+
+
+DEFAULT_LOSS_LIMIT = 1e4  # Mask R-CNN losses stay well under 100 unless training diverges
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training with TrainingDivergedError at the first batch whose loss (or any loss
+    part) is NaN, infinite or above ``loss_limit``, and at an epoch end whose validation
+    losses are. Put it before the checkpoint callback so that a diverged epoch writes
+    nothing; ``last_checkpoint`` (updated by the caller) is named in the message."""
+
+    def __init__(self, learning_rate: float, loss_limit: float | None = DEFAULT_LOSS_LIMIT,
+                 last_checkpoint: str | None = None, steps_per_epoch: int | None = None):
+        super().__init__()
+        self.learning_rate = float(learning_rate)
+        self.loss_limit = None if loss_limit is None else float(loss_limit)
+        if self.loss_limit is not None and not self.loss_limit > 0:
+            raise ConfigError(f"loss_limit must be > 0 (or None for no limit), got {loss_limit}")
+        self.last_checkpoint = last_checkpoint
+        self.steps_per_epoch = steps_per_epoch
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps = f" of {self.steps_per_epoch}" if self.steps_per_epoch else ""
+        self.check(logs, f"epoch {self.epoch}, step {batch + 1}{steps}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.check(logs, f"the end of epoch {epoch + 1}")
+
+    def check(self, logs, where: str) -> None:
+        for key, value in (logs or {}).items():
+            try:
+                value = float(np.asarray(value))
+            except (TypeError, ValueError):
+                continue
+            if not math.isfinite(value):
+                raise self.diverged(f"{key} is {value} at {where}")
+            if self.loss_limit is not None and "loss" in key and abs(value) > self.loss_limit:
+                raise self.diverged(f"{key} is {value:.4g} at {where}, above the limit "
+                                    f"{self.loss_limit:g}")
+
+    def current_learning_rate(self) -> float:
+        try:
+            return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        except (AttributeError, TypeError, ValueError):
+            return self.learning_rate
+
+    def diverged(self, what: str) -> TrainingDivergedError:
+        """The error to raise, saying where training diverged and what to do."""
+        lr = self.current_learning_rate()
+        kept = (f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint
+                else "no checkpoint of this run was written before")
+        return TrainingDivergedError(
+            f"training diverged: {what} (learning rate {lr:g}). Training stopped and no "
+            f"checkpoint with these weights was written; {kept}. Lower the learning rate "
+            f"(e.g. to {lr / 10:g}), keep GRADIENT_CLIP_NORM set, check the data for broken "
+            "boxes or masks (maskrcnn inspect), then load the last good checkpoint "
+            "(init_with='last') and train again. The model in memory holds the diverged "
+            "weights: reload before detecting.")
 
 
 class LearningRateWarmup(keras.callbacks.Callback):

@@ -10,6 +10,8 @@ from .evaluation.voc import (compute_ap, compute_ap_range, compute_iou, compute_
                              compute_overlaps, compute_overlaps_masks, compute_recall,
                              trim_zeros)
 from .model.anchors import level_anchors as generate_anchors
+from .model.conventions import denormalize_boxes as _denormalize
+from .model.conventions import normalize_boxes as _normalize
 from .model.anchors import pyramid_anchors
 from .weights import download_trained_weights
 
@@ -17,4 +19,20 @@ __all__ = ["Dataset", "compose_image_meta", "expand_mask", "extract_bboxes", "mi
            "mold_image", "parse_image_meta", "resize", "resize_image", "resize_mask",
            "unmold_image", "compute_ap", "compute_ap_range", "compute_iou", "compute_matches",
            "compute_overlaps", "compute_overlaps_masks", "compute_recall", "trim_zeros",
-           "generate_anchors", "pyramid_anchors", "download_trained_weights"]
+           "generate_anchors", "pyramid_anchors", "download_trained_weights", "norm_boxes",
+           "denorm_boxes"]
+
+
+def norm_boxes(boxes, shape):
+    """matterport's ``utils.norm_boxes``: (N, 4) pixel boxes -> normalised, in its convention
+    ((y1, x1, y2 - 1, x2 - 1) / (H - 1, W - 1, H - 1, W - 1))."""
+    import numpy as np
+    return _normalize(np.asarray(boxes, np.float64), shape[0], shape[1],
+                      "matterport").astype(np.float32)
+
+
+def denorm_boxes(boxes, shape):
+    """matterport's ``utils.denorm_boxes``: the inverse of ``norm_boxes``, rounded to int32."""
+    import numpy as np
+    return np.round(_denormalize(np.asarray(boxes, np.float64), shape[0], shape[1],
+                                 "matterport")).astype(np.int32)

@@ -12,6 +12,7 @@ weights renamed to matterport's layer names, ``imagenet_weights_path``), and Ker
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from .errors import WeightsError
+from .errors import DiskFullError, NonFiniteWeightsError, WeightsError
 
 CHECKPOINT_FORMAT = "maskrcnn-checkpoint-1"
 
@@ -67,26 +68,71 @@ def save_weights_h5(layers, path: str, attrs: dict | None = None) -> None:
 
     The file is written next to its destination as ``<path>.partial`` and renamed when
     complete, so a killed run never leaves a half-written file under the final name.
+    On any failure the ``.partial`` file is removed and an existing file at ``path`` is left
+    as it was: weights with NaN or infinity raise NonFiniteWeightsError (nothing written), a
+    full disk raises DiskFullError, other write errors WeightsError.
     """
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    path = os.fspath(path)
     partial = path + ".partial"
-    with h5py.File(partial, "w") as f:
-        names = [layer.name for layer in layers]
-        f.attrs["layer_names"] = np.array([n.encode("utf8") for n in names])
-        f.attrs["backend"] = b"tensorflow"
-        import keras
-        f.attrs["keras_version"] = keras.__version__.encode("utf8")
-        for key, value in (attrs or {}).items():
-            f.attrs[key] = value
-        for layer in layers:
-            group = f.create_group(layer.name)
-            keys = [_weight_key(layer.name, v) for v in layer.weights]
-            group.attrs["weight_names"] = np.array([k.encode("utf8") for k in keys])
-            for key, variable in zip(keys, layer.weights):
-                group.create_dataset(key, data=np.asarray(variable.numpy()))
-        f.attrs["maskrcnn_complete"] = 1
-        f.flush()
-    os.replace(partial, path)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with h5py.File(partial, "w") as f:
+            names = [layer.name for layer in layers]
+            f.attrs["layer_names"] = np.array([n.encode("utf8") for n in names])
+            f.attrs["backend"] = b"tensorflow"
+            import keras
+            f.attrs["keras_version"] = keras.__version__.encode("utf8")
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = value
+            for layer in layers:
+                group = f.create_group(layer.name)
+                keys = [_weight_key(layer.name, v) for v in layer.weights]
+                group.attrs["weight_names"] = np.array([k.encode("utf8") for k in keys])
+                for key, variable in zip(keys, layer.weights):
+                    array = np.asarray(variable.numpy())
+                    if not _all_finite(array):
+                        raise NonFiniteWeightsError(
+                            f"{path}: not written: layer {layer.name!r} weight {key!r} holds "
+                            f"{_non_finite_count(array)} NaN or infinite values (training has "
+                            "diverged; lower the learning rate)")
+                    group.create_dataset(key, data=array)
+            f.attrs["maskrcnn_finite"] = 1  # every array was checked above
+            f.attrs["maskrcnn_complete"] = 1
+            f.flush()
+        os.replace(partial, path)
+    except OSError as err:
+        raise _write_error(path, err) from None
+    finally:
+        if os.path.exists(partial):
+            try:
+                os.remove(partial)
+            except OSError:
+                pass
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    return array.dtype.kind not in "fc" or bool(np.isfinite(array).all())
+
+
+def _non_finite_count(array: np.ndarray) -> int:
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
+
+
+def _is_disk_full(err: OSError) -> bool:
+    text = str(err).lower()
+    return (err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+            or "no space left" in text or "quota exceeded" in text or "errno = 28" in text)
+
+
+def _write_error(path: str, err: OSError) -> WeightsError:
+    folder = os.path.dirname(os.path.abspath(path))
+    if _is_disk_full(err):
+        return DiskFullError(f"{path}: the disk is full (no space left on device), the weights "
+                             f"were not written and the partial file was removed; an earlier "
+                             f"file of this name is unchanged. Free space in {folder} (e.g. "
+                             f"delete old checkpoints) or write to another disk ({err})")
+    return WeightsError(f"{path}: cannot write the weights file ({err}); check that {folder} "
+                        "is writable")
 
 
 def open_h5(path: str) -> h5py.File:
@@ -128,8 +174,14 @@ def read_file_weights(f: h5py.File, path: str,
             for weight_name in (_text(n) for n in group.attrs.get("weight_names", [])):
                 layer = _layer_of(weight_name, group_name, known)
                 key = weight_name.split("/")[-1].split(":")[0]
-                out.setdefault(layer, {})[key] = np.asarray(group[weight_name])
-    except (KeyError, OSError, ValueError) as err:
+                dataset = group[weight_name]
+                if not isinstance(dataset, h5py.Dataset):
+                    raise WeightsError(f"{path}: {group_name}/{weight_name} is a group, not "
+                                       "an array; this is not a Keras weights file")
+                out.setdefault(layer, {})[key] = np.asarray(dataset)
+    except (KeyError, OSError, ValueError, TypeError) as err:
+        if isinstance(err, WeightsError):
+            raise
         raise WeightsError(f"{path}: damaged or truncated weights file ({err})") from None
     return out
 
@@ -179,15 +231,51 @@ def assign_by_name(model_layers, file_weights: dict, source: str, exclude=None) 
             if key not in saved:
                 raise WeightsError(f"{source}: layer {name!r} has no weight {key!r} in the file "
                                    f"(it has {sorted(saved)})")
-            array = saved[key]
+            array = np.asarray(saved[key])
             if tuple(array.shape) != tuple(variable.shape):
                 raise WeightsError(_mismatch_message(source, name, variable.shape, array.shape))
-            pending.append((variable, array))
+            pending.append((variable, _checked_array(source, name, key, array, variable)))
         report.loaded.append(name)
-    for variable, array in pending:  # assign only once everything fits
-        variable.assign(array.astype(variable.dtype))
+    # Assign only once every array fits; should an assignment still fail, undo the others.
+    previous = []
+    try:
+        for variable, array in pending:
+            old = np.array(variable.numpy())
+            variable.assign(array)
+            previous.append((variable, old))
+    except Exception:
+        for variable, old in previous:
+            variable.assign(old)
+        raise
     report.unused_in_file = sorted(set(file_weights) - set(by_name))
     return report
+
+
+def _checked_array(source: str, layer: str, key: str, array: np.ndarray,
+                   variable) -> np.ndarray:
+    """``array`` converted to ``variable``'s dtype, or WeightsError when it is not numeric,
+    would lose its integer meaning, or holds (or overflows to) NaN or infinity."""
+    where = f"{source}: layer {layer!r} weight {key!r}"
+    try:
+        target = np.dtype(str(getattr(variable.dtype, "name", variable.dtype)))
+    except TypeError:  # a dtype numpy does not know (bfloat16...): let the variable convert
+        target = None
+    if array.dtype.kind not in "biuf":
+        raise WeightsError(f"{where} has dtype {array.dtype} in the file, not a number "
+                           f"array; the model needs {target or variable.dtype}. The file is "
+                           "damaged or not a weights file; nothing was loaded")
+    if target is not None and target.kind in "biu" and array.dtype.kind == "f":
+        raise WeightsError(f"{where} holds floats ({array.dtype}) for an integer variable "
+                           f"({target}); nothing was loaded")
+    if target is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            array = array.astype(target)
+    if not _all_finite(array):
+        raise NonFiniteWeightsError(
+            f"{where} holds {_non_finite_count(array)} NaN or infinite values (after "
+            f"conversion to {array.dtype}); the file comes from a diverged training or is "
+            "damaged: use an earlier checkpoint. Nothing was loaded")
+    return array
 
 
 def file_num_classes(path: str) -> int | None:
@@ -220,16 +308,93 @@ def _mismatch_message(path, layer, model_shape, file_shape) -> str:
 
 def read_checkpoint_info(path: str) -> dict:
     """Config JSON, class names and epoch stored in a project checkpoint (empty values for
-    other files)."""
+    other files). A damaged attribute (class names that are not a JSON list of names, an
+    epoch that is not a non-negative integer) raises WeightsError naming file and attribute."""
+    path = os.fspath(path)
     with open_h5(path) as f:
         attrs = f.attrs
-        return {
-            "config": _text(attrs["maskrcnn_config"]) if "maskrcnn_config" in attrs else None,
-            "class_names": (json.loads(_text(attrs["class_names"]))
-                            if "class_names" in attrs else None),
-            "epoch": int(attrs["epoch"]) if "epoch" in attrs else None,
-            "complete": bool(attrs.get("maskrcnn_complete", 0)),
-        }
+        config = _checkpoint_attr(attrs, path, "maskrcnn_config", _text)
+        class_names = _checkpoint_attr(attrs, path, "class_names", _class_names_attr)
+        epoch = _checkpoint_attr(attrs, path, "epoch", _epoch_attr)
+        complete = _checkpoint_attr(attrs, path, "maskrcnn_complete", _flag_attr)
+        finite = _checkpoint_attr(attrs, path, "maskrcnn_finite", _flag_attr)
+    return {"config": config, "class_names": class_names, "epoch": epoch,
+            "complete": bool(complete), "finite": finite}
+
+
+def _checkpoint_attr(attrs, path: str, name: str, parse):
+    """``parse(value)`` of attribute ``name`` (None when absent); WeightsError if unusable."""
+    try:
+        if name not in attrs:
+            return None
+        return parse(attrs[name])
+    except (ValueError, TypeError, OSError, KeyError, UnicodeDecodeError) as err:
+        raise WeightsError(f"{path}: checkpoint attribute {name!r} is unusable ({err}); the "
+                           "file is damaged or was not written by this package: use another "
+                           "checkpoint (an earlier epoch) or rewrite the attribute with "
+                           "h5py") from None
+
+
+def _class_names_attr(value) -> list:
+    names = json.loads(_text(value))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"not a JSON list of class names: {_text(value)[:80]!r}")
+    return names
+
+
+def _epoch_attr(value) -> int:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"epoch must be an integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"epoch must not be negative, got {value}")
+    return int(value)
+
+
+def _flag_attr(value) -> bool:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if not isinstance(value, (bool, np.bool_, int, np.integer)):
+        raise TypeError(f"expected 0 or 1, got {value!r}")
+    return bool(value)
+
+
+def checkpoint_is_finite(path: str) -> bool:
+    """True when every float array of the weights file is finite. Files written by
+    ``save_weights_h5`` say so in an attribute (checked when written); others are read."""
+    info_finite = read_checkpoint_info(path)["finite"]
+    if info_finite is not None:
+        return info_finite
+    found = []
+
+    def visit(_, obj):
+        if (isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fc" and not found
+                and not _all_finite(np.asarray(obj))):
+            found.append(obj.name)
+
+    try:
+        with open_h5(path) as f:
+            f.visititems(visit)
+    except (OSError, ValueError, TypeError) as err:
+        if isinstance(err, WeightsError):
+            raise
+        raise WeightsError(f"{path}: damaged or truncated weights file ({err})") from None
+    return not found
+
+
+def checkpoint_problem(path: str) -> str | None:
+    """Why ``path`` is not a usable project checkpoint (not written to the end, damaged,
+    holding NaN or infinite weights), or None when it is usable."""
+    try:
+        info = read_checkpoint_info(path)
+        if not info["complete"]:
+            return "not written to the end (no maskrcnn_complete mark)"
+        if not checkpoint_is_finite(path):
+            return "holds NaN or infinite weights (a diverged training)"
+    except WeightsError as err:
+        return str(err).removeprefix(f"{os.fspath(path)}: ")
+    return None
 
 
 def is_complete_checkpoint(path: str) -> bool:
@@ -295,6 +460,8 @@ def download(url: str, path: str, sha256: str | None = None, progress: bool = Tr
                                "login page?); the file was not kept")
         os.replace(partial, path)
     except OSError as err:
+        if _is_disk_full(err):
+            raise _write_error(path, err) from None
         raise WeightsError(f"cannot download {url} to {path} ({err}); without internet, copy "
                            f"the file there by hand") from None
     finally:

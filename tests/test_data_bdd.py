@@ -3,6 +3,13 @@ import json
 
 import numpy as np
 import pytest
+from fuzz_checks import (
+    COORDINATES,
+    EXTREME_NUMBERS,
+    FUZZ_EXAMPLES,
+    NASTY_NAMES,
+    read_and_check,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -151,21 +158,70 @@ LABEL_KEYS = ["category", "poly2d", "vertices", "types", "closed", "rle", "count
               "box2d", "attributes", "crowd", "x1", "y1", "x2", "y2"]
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-50, 200) | st.floats() | st.text("LC", max_size=5)
-    | st.sampled_from(["car", "bus"]),
+    | st.sampled_from(["car", "bus"]) | EXTREME_NUMBERS | NASTY_NAMES,
     lambda c: st.lists(c, max_size=5) | st.dictionaries(st.sampled_from(LABEL_KEYS), c,
                                                           max_size=6),
     max_leaves=25)
+LABELS = st.lists(st.builds(
+    lambda vertices, types, box: {"category": "car", "box2d": dict(zip(["x1", "y1", "x2", "y2"],
+                                                                       box)),
+                                  "poly2d": [{"vertices": vertices, "types": types,
+                                              "closed": True}]},
+    st.lists(st.lists(COORDINATES, min_size=2, max_size=2), min_size=3, max_size=6),
+    st.text("LLC", min_size=3, max_size=6), st.lists(COORDINATES, min_size=4, max_size=4)),
+    max_size=3)
+FUZZ = {"labels": VALUES | LABELS, "frame": VALUES}
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(labels=VALUES, frame=VALUES)
-def test_fuzz_only_dataset_errors(tmp_path, labels, frame):
+def fuzz_bdd(tmp_path, labels, frame):
     path = write_frames(tmp_path, [{"name": "f1.jpg", "labels": labels}, frame], name="fz.json")
-    for strict in (True, False):
-        try:
-            ds = load_bdd(path, tmp_path / "images", strict=strict)
-            for i in ds.image_ids:
-                ds.load_image_and_masks(i)
-        except DatasetError:
-            pass
+    read_and_check(lambda strict: load_bdd(path, tmp_path / "images", strict=strict))
+    read_and_check(lambda strict: load_bdd(path, tmp_path / "images", strict=strict,
+                                           box_masks=True))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**FUZZ)
+def test_fuzz_only_dataset_errors(tmp_path, labels, frame):
+    """Only DatasetError escapes; what is accepted has finite geometry and masks inside the
+    image (extremes: 1e308, 10**400, inf, NaN; NUL and control characters in names)."""
+    fuzz_bdd(tmp_path, labels, frame)
+
+
+@pytest.mark.parametrize("vertex, message", [
+    ([1e308, 5], "vertex x is 1e\\+308, beyond"), ([5, -1e308], "vertex y is -1e\\+308"),
+    ([10 ** 400, 5], "vertex x is an integer of about 401 digits"),
+])
+def test_extreme_vertices_are_refused_before_any_arithmetic(tmp_path, vertex, message):
+    """Issue 14 cases 1 and 4 (BDD): such a vertex used to overflow the Bézier sampling and
+    clipping to inf/NaN (or raise OverflowError)."""
+    labels = [{"category": "car", "poly2d": [poly([[1, 1], [20, 1], [20, 20]])]},
+              {"category": "car", "poly2d": [poly([[1, 1], vertex, [40, 40], [3, 40]],
+                                                  "LCCL")]}]
+    path = write_frames(tmp_path, [{"name": "f1.jpg", "labels": labels}])
+    with pytest.raises(DatasetError, match=message) as err:
+        load_bdd(path, tmp_path / "images")
+    assert "frame 0 (f1.jpg), label 1" in str(err.value)
+    ds = load_bdd(path, tmp_path / "images", strict=False)
+    assert ds.load_mask(0)[0].shape == (H, W, 1)
+    box = {"category": "car", "box2d": {"x1": -1e308, "y1": 0, "x2": 1e308, "y2": 9}}
+    path = write_frames(tmp_path, [{"name": "f1.jpg", "labels": [box]}])
+    with pytest.raises(DatasetError, match="box2d x1 is -1e\\+308, beyond"):
+        load_bdd(path, tmp_path / "images", box_masks=True)
+
+
+def test_nul_in_frame_name(tmp_path):
+    """Issue 14 case 3 (BDD): ``ValueError: embedded null byte`` from the path check."""
+    path = write_frames(tmp_path, [{"name": "f1.jpg\x00", "labels": []},
+                                   {"name": "f1.jpg", "labels": []}])
+    with pytest.raises(DatasetError, match=r"frame 0 \('f1.jpg\\x00'\): .*NUL character"):
+        load_bdd(path, tmp_path / "images")
+    assert [i["id"] for i in load_bdd(path, tmp_path / "images", strict=False).image_info] == [
+        "f1.jpg"]
+
+
+def test_pixel_limit(tmp_path):
+    path = write_frames(tmp_path, frames())
+    with pytest.raises(DatasetError, match=r"f1.jpg: image is 80x48 = 3,840 pixels, over"):
+        load_bdd(path, tmp_path / "images", max_image_pixels=3000)

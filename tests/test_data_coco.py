@@ -3,6 +3,13 @@ import json
 
 import numpy as np
 import pytest
+from fuzz_checks import (
+    COORDINATES,
+    EXTREME_NUMBERS,
+    FUZZ_EXAMPLES,
+    NASTY_NAMES,
+    read_and_check,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -178,26 +185,152 @@ def test_wrong_schema(tmp_path):
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 100) | st.floats(allow_nan=True)
-    | st.text(max_size=4),
+    | st.text(max_size=4) | EXTREME_NUMBERS | NASTY_NAMES,
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.sampled_from(["id", "image_id", "category_id", "segmentation",
                                        "iscrowd", "size", "counts", "file_name", "width",
                                        "height", "name"]), children, max_size=5),
     max_leaves=15)
+ANNOTATIONS = st.builds(
+    lambda ann_id, image_id, polygons: {"id": ann_id, "image_id": image_id, "category_id": 3,
+                                        "segmentation": polygons},
+    st.sampled_from([7, "7", 8, None]), st.sampled_from([1, "1", 2]),
+    st.lists(st.lists(COORDINATES, min_size=6, max_size=10), min_size=1, max_size=2))
+IMAGES = st.builds(lambda image_id, name, w, h: {"id": image_id, "file_name": name, "width": w,
+                                                 "height": h},
+                   st.sampled_from([1, "1", 2, "2"]), NASTY_NAMES | st.just("c.png"),
+                   COORDINATES, COORDINATES)
+FUZZ = {"annotation": JSON | ANNOTATIONS, "image": JSON | IMAGES, "category": JSON}
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(annotation=JSON, image=JSON, category=JSON)
-def test_fuzz_only_dataset_errors(tmp_path, annotation, image, category):
-    """Any malformed input raises DatasetError (or reads), never another exception."""
-    path = write_coco(tmp_path, annotations=[annotation], name="fuzz.json",
+def fuzz_coco(tmp_path, annotation, image, category):
+    path = write_coco(tmp_path, annotations=[annotation, {
+                          "id": 7, "image_id": 1, "category_id": 3,
+                          "segmentation": [[1, 1, 30, 1, 30, 20]]}], name="fuzz.json",
                       images=[{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}, image],
                       categories=[{"id": 3, "name": "cat"}, category])
-    for strict in (True, False):
-        try:
-            ds = load_coco(path, tmp_path / "img", strict=strict)
-            for i in ds.image_ids:
-                ds.load_image_and_masks(i)
-        except DatasetError:
-            pass
+    read_and_check(lambda strict: load_coco(path, tmp_path / "img", strict=strict))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**FUZZ)
+def test_fuzz_only_dataset_errors(tmp_path, annotation, image, category):
+    """Any malformed input raises DatasetError (or reads, with finite geometry and masks
+    inside the image), never another exception; extremes and NUL/control characters too."""
+    fuzz_coco(tmp_path, annotation, image, category)
+
+
+def polygon_ann(ann_id, image_id=1, category_id=3, points=(1, 1, 30, 1, 30, 20)):
+    return {"id": ann_id, "image_id": image_id, "category_id": category_id,
+            "segmentation": [list(points)]}
+
+
+def test_duplicate_annotation_ids_and_repeated_annotations(tmp_path):
+    """Issue 14 case 10: a repeated annotation id (or the same annotation twice) used to give
+    a duplicate instance."""
+    path = write_coco(tmp_path, annotations=[polygon_ann(10), polygon_ann(11),
+                                             polygon_ann(10, points=(2, 2, 9, 2, 9, 9))])
+    with pytest.raises(DatasetError, match=r"ann.json: image 1 \(a.jpg\), annotation 2 \(id 10\)"
+                                           r": same id as annotation 0"):
+        load_coco(path, tmp_path / "img")
+    ds = load_coco(path, tmp_path / "img", strict=False)
+    assert ds.load_mask(0)[0].shape[-1] == 2 and len(ds.problems.copy()) == 1
+    no_ids = [{k: v for k, v in polygon_ann(0).items() if k != "id"}] * 2
+    path = write_coco(tmp_path, annotations=no_ids)
+    with pytest.raises(DatasetError, match="annotation 1: same annotation as annotation 0"):
+        load_coco(path, tmp_path / "img")
+    path = write_coco(tmp_path, annotations=[polygon_ann(1), polygon_ann("1")])
+    with pytest.raises(DatasetError, match="same id as annotation 0"):
+        load_coco(path, tmp_path / "img")
+
+
+def test_duplicate_category_names(tmp_path):
+    path = write_coco(tmp_path, categories=[{"id": 3, "name": "cat"}, {"id": 7, "name": "dog"},
+                                            {"id": 9, "name": "cat"}])
+    with pytest.raises(DatasetError, match=r"ann.json: category 2: name 'cat' is used twice "
+                                           r"\(ids 3 and 9\)"):
+        load_coco(path, tmp_path / "img")
+
+
+def test_int_and_string_image_ids(tmp_path):
+    """1 and "1" used to become two images; "2" vs 2 said only "not in images"."""
+    images = [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
+              {"id": "1", "file_name": "b.png", "width": 40, "height": 32}]
+    path = write_coco(tmp_path, images=images, annotations=[polygon_ann(1)])
+    with pytest.raises(DatasetError, match=r"image '1' \(b.png\): image id '1' \(a string\) and "
+                                           r"image id 1 \(a number\) name the same image"):
+        load_coco(path, tmp_path / "img")
+    images = [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
+              {"id": 2, "file_name": "b.png", "width": 40, "height": 32}]
+    path = write_coco(tmp_path, images=images, annotations=[polygon_ann(1, image_id="2")])
+    with pytest.raises(DatasetError, match=r"image_id '2' \(a string\) is not in 'images', which "
+                                           r"has image id 2 \(a number\): the types differ"):
+        load_coco(path, tmp_path / "img")
+    images[1]["id"] = "2"
+    path = write_coco(tmp_path, images=images, annotations=[polygon_ann(1, image_id=2)])
+    with pytest.raises(DatasetError, match=r"image_id 2 \(a number\) .* image id '2' \(a "
+                                           r"string\): the types differ"):
+        load_coco(path, tmp_path / "img")
+
+
+@pytest.mark.parametrize("points, message", [
+    ((1, 1, 1e308, 1, 30, 20), "1e\\+308, beyond"),
+    ((-1e308, -1e308, 1e308, -1e308, 1e308, 1e308), "beyond"),
+    ((1, 1, 10 ** 400, 1, 30, 20), "an integer of about 401 digits"),
+    ((1, 1, -10 ** 400, 1, 30, 20), "-an integer of about 401 digits"),
+])
+def test_extreme_polygon_coordinates(tmp_path, points, message):
+    """Issue 14 cases 1 and 4 (COCO): refused before any arithmetic, naming the annotation."""
+    path = write_coco(tmp_path, annotations=[polygon_ann(1), polygon_ann(2, points=points)])
+    with pytest.raises(DatasetError, match=message) as err:
+        load_coco(path, tmp_path / "img")
+    assert "image 1 (a.jpg), annotation 1 (id 2)" in str(err.value)
+    ds = load_coco(path, tmp_path / "img", strict=False)
+    assert ds.load_mask(0)[0].shape == (48, 64, 1)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("width", 10 ** 400, "width is an integer of about 401"), ("height", 1e308, "beyond"),
+    ("file_name", "a.jpg\x00", "NUL character"), ("file_name", "\ud800", "cannot be encoded"),
+])
+def test_extreme_image_records(tmp_path, field, value, message):
+    images = [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
+              {"id": 2, "file_name": "b.png", "width": 40, "height": 32}]
+    images[1]["file_name"] = "c.png"  # not written by write_coco
+    images[1][field] = value
+    path = write_coco(tmp_path, images=images, annotations=[polygon_ann(1)])
+    with pytest.raises(DatasetError, match=message) as err:
+        load_coco(path, tmp_path / "img")
+    assert "ann.json: image 2" in str(err.value) and "\x00" not in str(err.value)
+    assert [i["id"] for i in load_coco(path, tmp_path / "img", strict=False).image_info] == [1]
+
+
+def test_integer_literal_too_long_for_python(tmp_path):
+    path = tmp_path / "long.json"
+    path.write_text('{"images": [{"id": ' + "9" * 5000 + "}]}")
+    with pytest.raises(DatasetError, match="long.json: unusable JSON number"):
+        load_coco(path)
+
+
+def test_image_over_the_pixel_limit(tmp_path, monkeypatch):
+    """Issue 14 case 2: PIL's DecompressionBombError escaped from loading and inspect."""
+    from PIL import Image as PILImage
+
+    from maskrcnn.data import image_io
+    from maskrcnn.data.inspect import inspect_dataset
+
+    path = write_coco(tmp_path)
+    with pytest.raises(DatasetError, match=r"image 1 \(a.jpg\): a.jpg: image is 64x48 = 3,072 "
+                                           r"pixels, over the limit of 2,000"):
+        load_coco(path, tmp_path / "img", max_image_pixels=2000)
+    ds = load_coco(path, tmp_path / "img")
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 500)  # PIL itself: bomb over 1000 px
+    with pytest.raises(DatasetError, match="a.jpg: image is 64x48 .*MAX_IMAGE_PIXELS"):
+        image_io.read_image(tmp_path / "img" / "a.jpg", max_pixels=2000)
+    assert ds.load_image(0).shape == (48, 64, 3)  # our limit (default) rules, not PIL's
+    assert PILImage.MAX_IMAGE_PIXELS == 500  # and PIL's global is left as it was
+    monkeypatch.setattr(image_io, "MAX_IMAGE_PIXELS", 1100)  # a.jpg and b.png are over it
+    report = inspect_dataset(ds)
+    assert [p.item for p in report.errors] == ["image 1", "image 2"]
+    assert "over the limit of 1,100" in report.errors[0].message

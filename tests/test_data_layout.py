@@ -5,6 +5,7 @@ import zipfile
 import pytest
 from PIL import Image
 
+from maskrcnn.data.layout import EXTRACTED_MARKER as EXTRACTED
 from maskrcnn.data.layout import find_layout, load_json, open_dataset, safe_extract_zip
 from maskrcnn.errors import DatasetError
 
@@ -116,3 +117,73 @@ def test_load_json_errors(tmp_path):
 def test_open_dataset_rejects_unknown_format(tmp_path):
     with pytest.raises(DatasetError, match="unknown format 'yolo'"):
         open_dataset(tmp_path, "yolo")
+
+
+def balloon_zip(tmp_path, name="balloon_dataset.zip"):
+    src = tmp_path / "src"
+    via_split(src / "balloon" / "train")
+    via_split(src / "balloon" / "val")
+    archive = tmp_path / name
+    with zipfile.ZipFile(archive, "w") as z:
+        for file in sorted(src.rglob("*")):
+            if file.is_file():
+                z.write(file, file.relative_to(src))
+    return archive
+
+
+def test_zip_extraction_killed_half_way_is_redone(tmp_path, monkeypatch):
+    """Issue 14 case 14: a half-extracted folder used to be reused as if complete."""
+    from maskrcnn.data import layout
+
+    archive = balloon_zip(tmp_path)
+    target = tmp_path / "balloon_dataset"
+    real_extract = zipfile.ZipFile._extract_member  # what extractall calls per member
+
+    def killed(self, *args, **kwargs):
+        if len(list((tmp_path / "balloon_dataset.partial").rglob("*.*"))) >= 2:
+            raise KeyboardInterrupt  # as a kill in the middle of extractall
+        return real_extract(self, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "_extract_member", killed)
+    with pytest.raises(KeyboardInterrupt):
+        find_layout(archive)
+    assert not target.exists()  # only the .partial folder, never a finished-looking one
+    assert not layout.extraction_complete(archive, tmp_path / "balloon_dataset.partial")
+    monkeypatch.setattr(zipfile.ZipFile, "_extract_member", real_extract)
+    found = find_layout(archive)
+    assert sorted(found.splits) == ["train", "val"]
+    assert layout.extraction_complete(archive, target)
+    assert not (tmp_path / "balloon_dataset.partial").exists()
+    assert open_dataset(archive, "via", split="val").load_image_and_masks(0)[2].tolist() == [1]
+
+    # a folder without the marker (an older half-run, or one unzipped by hand) is redone
+    (target / EXTRACTED).unlink()
+    (target / "balloon" / "val" / "a.jpg").unlink()
+    find_layout(archive)
+    assert (target / "balloon" / "val" / "a.jpg").is_file()
+    # complete: left as it is; another zip of that name: extracted again
+    (target / "balloon" / "val" / "a.jpg").unlink()
+    find_layout(archive)
+    assert not (target / "balloon" / "val" / "a.jpg").exists()
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr("balloon/README.txt", "new version")
+    find_layout(archive)
+    assert (target / "balloon" / "val" / "a.jpg").is_file()
+    assert (target / "balloon" / "README.txt").is_file()
+
+
+def test_safe_extract_zip_marks_completion(tmp_path):
+    from maskrcnn.data.layout import extraction_complete
+
+    archive = balloon_zip(tmp_path)
+    out = tmp_path / "out"
+    assert not extraction_complete(archive, out)
+    safe_extract_zip(archive, out)
+    assert extraction_complete(archive, out) and (out / "balloon" / "train" / "a.jpg").is_file()
+    assert json.loads((out / EXTRACTED).read_text())["zip"] == "balloon_dataset.zip"
+
+
+def test_json_integer_too_long_for_python(tmp_path):
+    (tmp_path / "n.json").write_text("[" + "1" * 5000 + "]")
+    with pytest.raises(DatasetError, match="n.json: unusable JSON number"):
+        load_json(tmp_path / "n.json")

@@ -3,11 +3,16 @@ import zipfile
 
 import numpy as np
 import pytest
+from fuzz_checks import FUZZ_EXAMPLES, NASTY_NAMES, read_and_check
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from maskrcnn.data.openimages import load_openimages, read_class_descriptions, select_images
+from maskrcnn.data.openimages import (
+    load_openimages,
+    read_class_descriptions,
+    select_images,
+)
 from maskrcnn.errors import DatasetError
 
 HEADER = ("MaskPath,ImageID,LabelName,BoxID,BoxXMin,BoxXMax,BoxYMin,BoxYMax,PredictedIoU,"
@@ -126,21 +131,35 @@ def test_corrupt_mask_png(tmp_path):
         ds.load_mask(1)
 
 
-CELLS = st.text(alphabet="0a1bf/m_.png,\"\n", max_size=12)
+CELLS = st.text(alphabet="0a1bf/m_.png,\"\n", max_size=12) | NASTY_NAMES | st.sampled_from(
+    [*IMAGES, CAT, DOG, "0a1b2c3d4e5f6789_m01yrx_aa.png", "1e308", "-1e308", "inf", "nan",
+     "1" * 400])
+FUZZ = {"lines": st.lists(st.lists(CELLS, min_size=0, max_size=11), max_size=4),
+        "header": st.booleans()}
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lines=st.lists(st.lists(CELLS, min_size=0, max_size=11), max_size=4),
-       header=st.booleans())
-def test_fuzz_only_dataset_errors(tmp_path, lines, header):
+def fuzz_openimages(tmp_path, lines, header):
     csv = write_openimages(tmp_path)
     body = "".join(",".join(cells) + "\n" for cells in lines)
-    csv.write_text((HEADER if header else "") + body)
-    for strict in (True, False):
-        try:
-            ds = load_openimages(csv, strict=strict)
-            for i in ds.image_ids:
-                ds.load_image_and_masks(i)
-        except DatasetError:
-            pass
+    csv.write_text((HEADER if header else "") + body, encoding="utf-8", errors="surrogatepass")
+    read_and_check(lambda strict: load_openimages(csv, strict=strict))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**FUZZ)
+def test_fuzz_only_dataset_errors(tmp_path, lines, header):
+    """Only DatasetError escapes, with NUL/control characters and extremes in the cells."""
+    fuzz_openimages(tmp_path, lines, header)
+
+
+def test_nul_in_image_id_and_pixel_limit(tmp_path):
+    """Issue 14 cases 2 and 3 (Open Images)."""
+    csv = write_openimages(tmp_path)
+    text = csv.read_text().replace("0a1b2c3d4e5f6789,", "0a1b\x00,", 1)
+    csv.write_text(text)
+    with pytest.raises(DatasetError, match=r"line 2 \(image '0a1b\\x00'.*NUL character"):
+        load_openimages(csv)
+    ds = load_openimages(write_openimages(tmp_path), max_image_pixels=2000)
+    with pytest.raises(DatasetError, match="image is 64x48 = 3,072 pixels, over the limit"):
+        ds.load_image_and_masks(0)

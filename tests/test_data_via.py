@@ -3,6 +3,13 @@ import json
 
 import numpy as np
 import pytest
+from fuzz_checks import (
+    COORDINATES,
+    EXTREME_NUMBERS,
+    FUZZ_EXAMPLES,
+    NASTY_NAMES,
+    read_and_check,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -125,9 +132,10 @@ def test_bad_regions_name_file_image_and_region(tmp_path, region, message):
     path = write_json(tmp_path / "v.json", {"a": entry("a.jpg", [polygon([1, 9, 9], [1, 1, 9]),
                                                                 region])})
     with pytest.raises(DatasetError, match=message) as err:
-        load_via(path, class_attribute="kind", class_names=["object"])
+        load_via(path, class_attribute="kind", default_class="object", class_names=["object"])
     assert "v.json" in str(err.value) and "image 'a.jpg', region 1" in str(err.value)
-    ds = load_via(path, class_attribute="kind", class_names=["object"], strict=False)
+    ds = load_via(path, class_attribute="kind", default_class="object", class_names=["object"],
+                  strict=False)
     assert ds.load_mask(0)[0].shape[-1] == 1 and ds.problems[0].severity == "error"
 
 
@@ -159,24 +167,118 @@ SHAPE_KEYS = ["name", "all_points_x", "all_points_y", "x", "y", "width", "height
               "r", "rx", "ry", "theta"]
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-100, 200) | st.floats() | st.text(max_size=6)
-    | st.sampled_from(["polygon", "rect", "circle", "ellipse", "polyline", "point"]),
+    | st.sampled_from(["polygon", "rect", "circle", "ellipse", "polyline", "point"])
+    | EXTREME_NUMBERS | NASTY_NAMES,
     lambda c: st.lists(c, max_size=5) | st.dictionaries(
         st.sampled_from(SHAPE_KEYS + ["shape_attributes", "region_attributes", "regions",
                                       "filename", "kind"]), c, max_size=6),
     max_leaves=20)
+SHAPES = st.builds(
+    lambda name, xs, ys, v: {"name": name, "all_points_x": xs, "all_points_y": ys, "x": v[0],
+                             "y": v[1], "width": v[2], "height": v[3], "cx": v[0], "cy": v[1],
+                             "r": v[2], "rx": v[2], "ry": v[3], "theta": v[4]},
+    st.sampled_from(["polygon", "polyline", "rect", "circle", "ellipse"]),
+    st.lists(COORDINATES, min_size=3, max_size=6), st.lists(COORDINATES, min_size=3,
+                                                            max_size=6),
+    st.lists(COORDINATES, min_size=5, max_size=5))
+REGIONS = st.lists(st.builds(lambda shape, kind: {"shape_attributes": shape,
+                                                  "region_attributes": {"kind": kind}},
+                             SHAPES, st.sampled_from(["a", "b", ""]) | NASTY_NAMES),
+                   max_size=4)
+FUZZ = {"regions": VALUES | REGIONS, "extra": VALUES}
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(regions=VALUES, extra=VALUES)
-def test_fuzz_only_dataset_errors(tmp_path, regions, extra):
+def fuzz_via(tmp_path, regions, extra):
     write_images(tmp_path, ["a.jpg"])
     path = write_json(tmp_path / "fuzz.json", {"a": {"filename": "a.jpg", "regions": regions},
                                                "b": extra})
-    for strict in (True, False):
-        try:
-            ds = load_via(path, class_attribute="kind", strict=strict)
-            for i in ds.image_ids:
-                ds.load_image_and_masks(i)
-        except DatasetError:
-            pass
+    read_and_check(lambda strict: load_via(path, class_attribute="kind", strict=strict))
+    read_and_check(lambda strict: load_via(path, strict=strict))
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**FUZZ)
+def test_fuzz_only_dataset_errors(tmp_path, regions, extra):
+    """Only DatasetError escapes; what is accepted has finite geometry and masks inside the
+    image (extremes: 1e308, 10**400, inf, NaN; NUL and control characters in names)."""
+    fuzz_via(tmp_path, regions, extra)
+
+
+def test_region_without_class_attribute_is_an_error_not_object(tmp_path):
+    """Issue 14 case 9: with class_attribute, a region lacking it used to become "object"."""
+    write_images(tmp_path, ["a.jpg"])
+    path = write_json(tmp_path / "v.json", {"a": entry("a.jpg", [
+        polygon([1, 9, 9], [1, 1, 9], kind="ball"), polygon([20, 30, 30], [1, 1, 9])])})
+    with pytest.raises(DatasetError, match="attribute 'kind' is missing") as err:
+        load_via(path, class_attribute="kind")
+    assert "v.json: image 'a.jpg', region 1" in str(err.value)
+    ds = load_via(path, class_attribute="kind", strict=False)
+    assert ds.class_names == ["BG", "ball"] and ds.load_mask(0)[1].tolist() == [1]
+    assert ds.problems[0].item == "image 'a.jpg', region 1"
+    ds = load_via(path, class_attribute="kind", default_class="other")  # asked for: used
+    assert ds.class_names == ["BG", "ball", "other"]
+    assert load_via(path).class_names == ["BG", "object"]  # no class attribute: one class
+
+
+@pytest.mark.parametrize("shape, message", [
+    ({"name": "polygon", "all_points_x": [1, 1e308, 9], "all_points_y": [1, 1, 9]}, "1e\\+308"),
+    ({"name": "polygon", "all_points_x": [-1e308, 30, 30], "all_points_y": [-1e308, 1, 40]},
+     "beyond"),
+    ({"name": "polygon", "all_points_x": [1, 10 ** 400, 9], "all_points_y": [1, 1, 9]},
+     "401 digits"),
+    ({"name": "rect", "x": 1, "y": 1, "width": 10 ** 400, "height": 3}, "width' is an integer"),
+    ({"name": "rect", "x": -1e308, "y": 1, "width": 1e308, "height": 3}, "beyond"),
+    ({"name": "circle", "cx": 5, "cy": 5, "r": 1e308}, "beyond"),
+    ({"name": "ellipse", "cx": 5, "cy": 5, "rx": 3, "ry": 3, "theta": 10 ** 400}, "theta"),
+])
+def test_extreme_coordinates_are_refused_before_any_arithmetic(tmp_path, shape, message):
+    """Issue 14 cases 1 and 4: near-1e308 floats used to overflow the clipping to inf/NaN
+    (a wrong mask, or a segfault in pycocotools); 400-digit integers raised OverflowError."""
+    write_images(tmp_path, ["a.jpg"])
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({"a": entry("a.jpg", [
+        polygon([1, 9, 9], [1, 1, 9]), {"shape_attributes": shape}])}))
+    with pytest.raises(DatasetError, match=message) as err:
+        load_via(path)
+    assert "v.json: image 'a.jpg', region 1" in str(err.value)
+    ds = load_via(path, strict=False)
+    masks, _ = ds.load_mask(0)
+    assert masks.shape == (48, 64, 1) and masks.sum() == 28  # the good triangle only
+
+
+@pytest.mark.parametrize("name, message", [
+    ("a.jpg\x00", "NUL character"), ("\x00", "NUL character"),
+    ("\ud800.jpg", "cannot be encoded"), ("a\n.jpg", r"a\\n\.jpg': image file not found"),
+])
+def test_nul_and_control_characters_in_file_names(tmp_path, name, message):
+    """Issue 14 case 3: a NUL in a file name raised ``ValueError: embedded null byte``."""
+    write_images(tmp_path, ["a.jpg"])
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps({"k": entry(name, [polygon([1, 9, 9], [1, 1, 9])]),
+                                "a": entry("a.jpg", [polygon([1, 9, 9], [1, 1, 9])])}))
+    with pytest.raises(DatasetError, match=message) as err:
+        load_via(path)
+    assert "v.json: image " in str(err.value) and "\x00" not in str(err.value)
+    ds = load_via(path, strict=False)
+    assert [info["id"] for info in ds.image_info] == ["a.jpg"]
+
+
+def test_images_over_the_pixel_limit_are_refused_before_decoding(tmp_path, monkeypatch):
+    """Issue 14 case 2: the limit is a parameter, and a module default saying how to raise it."""
+    from maskrcnn.data import image_io
+
+    write_images(tmp_path, ["a.jpg"])  # 64 x 48 = 3072 pixels
+    path = write_json(tmp_path / "v.json", {"a": entry("a.jpg", [polygon([1, 9, 9],
+                                                                         [1, 1, 9])])})
+    with pytest.raises(DatasetError, match=r"a\.jpg: image is 64x48 = 3,072 pixels, over the "
+                                           r"limit of 3,000 .*raise the limit: max_image_pix"):
+        load_via(path, max_image_pixels=3000)
+    monkeypatch.setattr(image_io, "MAX_IMAGE_PIXELS", 3000)
+    with pytest.raises(DatasetError, match="v.json: image 'a.jpg': .*over the limit"):
+        load_via(path)
+    ds = load_via(path, max_image_pixels=3072)
+    assert ds.load_image(0).shape == (48, 64, 3)
+    ds.max_image_pixels = 1000
+    with pytest.raises(DatasetError, match="over the limit of 1,000"):
+        ds.load_image(0)

@@ -120,3 +120,36 @@ def test_readers_are_importable_from_the_data_package():
         assert callable(getattr(data, name)), name
     with pytest.raises(AttributeError, match="load_pascal"):
         data.load_pascal
+
+
+def test_read_image_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
+    """Issue 14 case 2: an image over the limit is refused from its header with DatasetError
+    saying how to raise the limit; PIL's own (global) limit neither decides nor changes."""
+    import PIL.Image
+
+    from maskrcnn.data import image_io
+
+    Image.new("RGB", (40, 30)).save(tmp_path / "big.png")
+    decoded = []
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load",
+                        lambda self, real=PIL.ImageFile.ImageFile.load: decoded.append(1)
+                        or real(self))
+    with pytest.raises(DatasetError, match=r"big.png: image is 40x30 = 1,200 pixels, over the "
+                                           r"limit of 1,000 .*max_pixels= of read_image"):
+        read_image(tmp_path / "big.png", max_pixels=1000)
+    assert not decoded
+    monkeypatch.setattr(image_io, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(DatasetError, match="over the limit of 1,000"):
+        read_image(tmp_path / "big.png")
+    assert read_image(tmp_path / "big.png", max_pixels=1200).shape == (30, 40, 3)
+    monkeypatch.setattr(image_io, "MAX_IMAGE_PIXELS", None)  # None: no limit
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 100)  # PIL would call this a bomb
+    assert read_image(tmp_path / "big.png").shape == (30, 40, 3)
+    assert PIL.Image.MAX_IMAGE_PIXELS == 100
+
+
+@pytest.mark.parametrize("name, message", [("a\x00.jpg", "NUL character"),
+                                           ("\udcff\ud800", "cannot be encoded")])
+def test_impossible_file_names_are_refused(tmp_path, name, message):
+    with pytest.raises(DatasetError, match=message):
+        image_path_in_root(str(tmp_path), name)

@@ -161,7 +161,13 @@ def test_cli_detect_writes_the_files(trained_tiny, image_folder, tmp_path, capsy
 def test_weights_without_config_take_config_and_class_names(trained_tiny, image_folder,
                                                             tmp_path):
     """The matterport .h5 path: config JSON and class names given beside the weights."""
+    import shutil
+
+    import h5py
     model, checkpoint = trained_tiny
+    checkpoint = shutil.copy(checkpoint, tmp_path / "no_names.h5")
+    with h5py.File(checkpoint, "a") as f:  # as a matterport file: no config, no class names
+        del f.attrs["class_names"], f.attrs["maskrcnn_config"]
     config_path = tmp_path / "config.json"
     config_path.write_text(model.config.to_json())
     df = detect_folder(checkpoint, image_folder / "a_color.png", tmp_path / "out",
@@ -171,3 +177,30 @@ def test_weights_without_config_take_config_and_class_names(trained_tiny, image_
     with pytest.raises(ConfigError, match="class names"):
         detect_folder(checkpoint, image_folder / "a_color.png", tmp_path / "out2",
                       config=str(config_path), class_names=["red"], progress=False)
+
+
+def test_class_names_differing_from_the_checkpoints_are_refused(trained_tiny, image_folder,
+                                                                 tmp_path, capsys):
+    """A checkpoint carries its class names: --class-names must not relabel them."""
+    _, checkpoint = trained_tiny
+    parser = argparse.ArgumentParser()
+    add_detect_parser(parser.add_subparsers(dest="command"))
+    image = str(image_folder / "a_color.png")
+    args = parser.parse_args(["detect", "--weights", checkpoint, "--input", image, "--output",
+                              str(tmp_path / "relabel"), "--class-names",
+                              "square,dog,triangle", "--device", "cpu"])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert "class 2: 'circle' in the model, 'dog' given" in err and "square" in err
+    assert not (tmp_path / "relabel" / "images.csv").exists()
+    with pytest.raises(ConfigError,
+                       match=r"2 names given, the model has 3 \(background left out\)"):
+        detect_folder(checkpoint, image, tmp_path / "short", progress=False,
+                      class_names=["square", "circle"])
+    args = parser.parse_args(["detect", "--weights", checkpoint, "--input", image, "--output",
+                              str(tmp_path / "same"), "--class-names",
+                              "square,circle,triangle", "--device", "cpu"])
+    assert args.func(args) == 0
+    df = detect_folder(checkpoint, image, tmp_path / "same_bg", progress=False,
+                       class_names=["BG", "square", "circle", "triangle"])
+    assert {"square_count", "circle_count", "triangle_count"} <= set(df.columns)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from maskrcnn.config import Config
@@ -48,14 +49,18 @@ def test_crowd_overlapping_anchors_are_not_negatives():
     assert labels.numpy()[0, 0] == -1
 
 
-def test_detection_targets_counts_classes_and_masks():
+@pytest.mark.parametrize("convention, edge", [("aligned", 0.5), ("matterport", 3 / 7)])
+def test_detection_targets_counts_classes_and_masks(convention, edge):
+    """The gt box covers pixels 0..3 of an 8 x 8 mask: 4 / 8 in the aligned convention,
+    (4 - 1) / (8 - 1) in matterport's. Its mask target must then be all ones."""
     c = TargetConfig()
-    proposals = tf.constant([[[0.0, 0.0, 0.5, 0.5],     # positive, gt 0
-                              [0.0, 0.0, 0.5, 0.45],    # positive, gt 0
-                              [0.5, 0.5, 1.0, 1.0],     # negative
-                              [0.6, 0.0, 1.0, 0.3],     # negative
-                              [0.0, 0.0, 0.0, 0.0]]])   # padding
-    gt_boxes = tf.constant([[[0.0, 0.0, 0.5, 0.5], [0, 0, 0, 0]]])
+    c.BOX_CONVENTION = convention
+    proposals = tf.constant([[[0.0, 0.0, edge, edge],        # positive, gt 0
+                              [0.0, 0.0, edge, 0.9 * edge],  # positive, gt 0
+                              [0.5, 0.5, 1.0, 1.0],          # negative
+                              [0.6, 0.0, 1.0, 0.3],          # negative
+                              [0.0, 0.0, 0.0, 0.0]]])        # padding
+    gt_boxes = tf.constant([[[0.0, 0.0, edge, edge], [0, 0, 0, 0]]])
     gt_ids = tf.constant([[2, 0]])
     masks = np.zeros((1, 8, 8, 2), np.float32)
     masks[0, :4, :4, 0] = 1  # the gt's mask fills its box
@@ -67,7 +72,7 @@ def test_detection_targets_counts_classes_and_masks():
     assert list(class_ids[3:]) == [0, 0, 0]
     assert list(weights) == [1, 1, 1, 1, 1, 0]  # 2 negatives; the padding row is unused
     assert mask_targets.shape == (1, 3, 4, 4)
-    full_box = [i for i in range(3) if np.allclose(rois[0, i], [0, 0, 0.5, 0.5])]
+    full_box = [i for i in range(3) if np.allclose(rois[0, i], [0, 0, edge, edge])]
     assert full_box and np.all(mask_targets.numpy()[0, full_box[0]] == 1)
     assert np.all(deltas.numpy()[0, 3:] == 0)
 

@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DatasetError
 from .coco import Instance, InstanceDataset, ItemError, clip_polygon, number
+from .image_io import open_image, shown
 from .inspect import ReportingDataset
 from .layout import load_json
 from .via import register_image_file
@@ -114,7 +115,8 @@ def _label_instance(label, width, height, box_masks):
 
 
 def load_bdd(label_file, image_dir=None, *, categories=None, box_masks: bool = False,
-             strict: bool = True, source: str = "bdd") -> InstanceDataset:
+             strict: bool = True, source: str = "bdd",
+             max_image_pixels: int | None = None) -> InstanceDataset:
     """Read a BDD100K ins_seg JSON (poly2d or RLE labels) into a prepared InstanceDataset.
 
     ``image_dir``: folder of the images (default: the JSON's folder). ``categories``: names to
@@ -122,6 +124,8 @@ def load_bdd(label_file, image_dir=None, *, categories=None, box_masks: bool = F
     categories are counted in ``skipped``. Default: every category found, in BDD's order.
     ``box_masks``: use box2d rectangles as masks (only when asked: they are not masks).
     Image ids are the frame names; sizes are read from the image files.
+    ``max_image_pixels``: images larger than this (width x height, default
+    ``image_io.MAX_IMAGE_PIXELS``) are errors, refused before decoding.
     """
     path = os.fspath(label_file)
     image_dir = os.fspath(image_dir) if image_dir is not None else os.path.dirname(
@@ -152,11 +156,12 @@ def load_bdd(label_file, image_dir=None, *, categories=None, box_masks: bool = F
             if not isinstance(frame, dict) or not isinstance(frame.get("name"), str):
                 raise ItemError("a frame must be an object with a 'name'")
             name = frame["name"]
-            item = f"frame {f} ({name})"
+            item = f"frame {f} ({shown(name)})"
             labels = frame.get("labels") or []
             if not isinstance(labels, list):
                 raise ItemError("'labels' must be a list")
-            image_path, width, height = register_image_file(image_dir, name, seen)
+            image_path, width, height = register_image_file(image_dir, name, seen,
+                                                            max_image_pixels)
         except ItemError as err:
             problems.error(path, item, str(err))
             continue
@@ -179,9 +184,9 @@ def load_bdd(label_file, image_dir=None, *, categories=None, box_masks: bool = F
                 problems.warning(path, label_item, f"{outside} point(s) outside the "
                                  f"{width}x{height} image; the mask is clipped to the image")
             found.append((category, crowd, kind, data, label_item))
-        images.append(dict(id=name, path=image_path, file_name=name, width=width,
-                           height=height, found=found,
-                           attributes=frame.get("attributes") or {}))
+        images.append({"id": name, "path": image_path, "file_name": name, "width": width,
+                       "height": height, "found": found,
+                       "attributes": frame.get("attributes") or {}})
 
     names = wanted if wanted is not None else sorted(
         {x[0] for image in images for x in image["found"]},
@@ -193,6 +198,7 @@ def load_bdd(label_file, image_dir=None, *, categories=None, box_masks: bool = F
         image["instances"] = [Instance(f"{source}.{ids[c]}", crowd, kind, data, item)
                               for c, crowd, kind, data, item in image.pop("found")]
         dataset.add_image(source, image.pop("id"), **image)
+    dataset.max_image_pixels = max_image_pixels
     dataset.prepare()
     dataset.annotation_file = path
     return dataset
@@ -206,7 +212,7 @@ class BddBitmaskDataset(ReportingDataset):
         info = self.image_info[image_id]
         png = info["bitmask"]
         try:
-            with Image.open(png) as img:
+            with open_image(png, getattr(self, "max_image_pixels", None)) as img:
                 if img.mode != "RGBA":
                     raise DatasetError(f"{png}: a BDD100K bitmask must be an RGBA PNG, got mode "
                                        f"{img.mode}")
@@ -240,12 +246,14 @@ class BddBitmaskDataset(ReportingDataset):
 
 
 def load_bdd_bitmasks(bitmask_dir, image_dir, *, categories=None, category_names=None,
-                      image_ext: str = ".jpg", strict: bool = True,
-                      source: str = "bdd") -> BddBitmaskDataset:
+                      image_ext: str = ".jpg", strict: bool = True, source: str = "bdd",
+                      max_image_pixels: int | None = None) -> BddBitmaskDataset:
     """Read a folder of BDD100K ins_seg bitmask PNGs (``<name>.png`` for ``<name><image_ext>``).
 
     ``category_names``: id -> name of the R channel (default: BDD's ins_seg table, 1..8).
     ``categories``: names to keep. Missing images are errors (strict) or reported.
+    ``max_image_pixels``: pixel limit of images and bitmasks (default
+    ``image_io.MAX_IMAGE_PIXELS``), checked before decoding.
     """
     bitmask_dir, image_dir = os.fspath(bitmask_dir), os.fspath(image_dir)
     if not os.path.isdir(bitmask_dir):
@@ -258,6 +266,7 @@ def load_bdd_bitmasks(bitmask_dir, image_dir, *, categories=None, category_names
                                f"have {sorted(table.values())}")
     dataset = BddBitmaskDataset(strict)
     dataset.source_name, dataset.categories = source, table
+    dataset.max_image_pixels = max_image_pixels
     for cid in sorted(table):
         if categories is None or table[cid] in categories:
             dataset.add_class(source, cid, table[cid])

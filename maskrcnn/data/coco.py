@@ -10,6 +10,7 @@ are drawn with scikit-image.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import Any, NamedTuple
@@ -20,11 +21,15 @@ from skimage.draw import ellipse as draw_ellipse
 
 from ..errors import DatasetError
 from .dataset import image_path_in_root
+from .image_io import check_image_pixels, shown
 from .inspect import ReportingDataset
-
 
 #: Largest image side accepted from an annotation file (guards against absurd sizes).
 MAX_SIDE = 1 << 15
+#: Largest magnitude of a coordinate, size or radius accepted from an annotation file, in
+#: pixels (2**24: float32 still counts pixels exactly). Larger values are refused before any
+#: arithmetic, so that clipping cannot overflow to inf and NaN.
+MAX_COORDINATE = float(1 << 24)
 
 
 class ItemError(DatasetError):
@@ -47,14 +52,28 @@ class Instance(NamedTuple):
 
 
 # ---------------------------------------------------------------------------- geometry
-def number(value, what: str) -> float:
-    """A finite float, else ItemError naming ``what``."""
+def number(value, what: str, limit: float | None = None) -> float:
+    """A finite float of magnitude at most ``limit`` (default :data:`MAX_COORDINATE`), else
+    ItemError naming ``what``. Checked before any arithmetic, so huge values (1e308, a
+    400-digit integer) cannot overflow later."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ItemError(f"{what} must be a number, got {value!r:.60}")
+    limit = MAX_COORDINATE if limit is None else limit
+    if isinstance(value, int) and abs(value) > limit:  # also ints too large for a float
+        raise ItemError(f"{what} is {_short(value)}, beyond ±{limit:,.0f}; fix the annotation")
     value = float(value)
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise ItemError(f"{what} is {value}; coordinates must be finite")
+    if abs(value) > limit:
+        raise ItemError(f"{what} is {value:.6g}, beyond ±{limit:,.0f}; fix the annotation")
     return value
+
+
+def _short(value: int) -> str:
+    """An integer as messages show it: huge ones by their number of digits."""
+    if abs(value) < 10 ** 30:
+        return str(value)
+    return f"{'-' if value < 0 else ''}an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
 
 
 def clip_to_rect(points: list, width: float, height: float) -> list:
@@ -88,7 +107,8 @@ def clip_polygon(coords, width: int, height: int) -> tuple[list[float] | None, i
     Points outside are counted, and left as they are: pycocotools clips the mask to the image
     exactly as ``annToMask`` does. Only far-away points (beyond one image size from the edge,
     where pycocotools' integer arithmetic could overflow) are clipped geometrically to the
-    image. Raises ItemError for non-numeric, NaN/infinite or odd-length coordinates.
+    image. Raises ItemError for non-numeric, NaN/infinite, odd-length coordinates or ones
+    beyond :data:`MAX_COORDINATE` (checked before any arithmetic).
     """
     if not isinstance(coords, (list, tuple)):
         raise ItemError(f"a polygon must be a list of numbers, got {type(coords).__name__}")
@@ -97,14 +117,19 @@ def clip_polygon(coords, width: int, height: int) -> tuple[list[float] | None, i
     if not set(map(type, coords)) <= {int, float}:  # fast path for well-formed files
         for v in coords:
             number(v, "a polygon coordinate")
-    if not all(map(math.isfinite, coords)):
+    try:
+        xy = np.array(coords, dtype=np.float64)
+    except OverflowError:  # an integer too large for a float
+        xy = np.array([number(v, "a polygon coordinate") for v in coords])
+    if not np.isfinite(xy).all():
         raise ItemError("a polygon coordinate is NaN or infinite; coordinates must be finite")
+    if len(xy) and np.abs(xy).max() > MAX_COORDINATE:
+        number(float(xy[np.abs(xy).argmax()]), "a polygon coordinate")  # raises, saying why
     if len(coords) < 6:
         return None, 0
-    xs, ys = coords[0::2], coords[1::2]
-    if min(xs) >= 0 and min(ys) >= 0 and max(xs) <= width and max(ys) <= height:
-        return list(map(float, coords)), 0
-    xy = np.array(coords, dtype=np.float64).reshape(-1, 2)
+    xy = xy.reshape(-1, 2)
+    if xy.min() >= 0 and xy[:, 0].max() <= width and xy[:, 1].max() <= height:
+        return xy.ravel().tolist(), 0
     outside = int(((xy[:, 0] < 0) | (xy[:, 0] > width) | (xy[:, 1] < 0)
                    | (xy[:, 1] > height)).sum())
     margin = max(width, height)
@@ -154,7 +179,7 @@ def check_rle(rle, height: int, width: int) -> dict:
         raise ItemError(f"RLE size {size!r:.40} does not match the image ({height}, {width})")
     counts = rle["counts"]
     if isinstance(counts, list):
-        runs = [int(number(v, "an RLE count")) for v in counts]
+        runs = [int(number(v, "an RLE count", limit=float(height * width))) for v in counts]
         if any(r < 0 for r in runs) or sum(runs) != height * width:
             raise ItemError(f"RLE counts sum to {sum(runs)}, not height*width = "
                             f"{height * width}")
@@ -282,8 +307,30 @@ def _require(record, key, types, where):
     return value
 
 
+def _kind(image_id) -> str:
+    return "a string" if isinstance(image_id, str) else "a number"
+
+
+def _shown_id(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _short(value)
+    return f"{value!r:.30}"
+
+
+def _annotation_key(ann: dict):
+    """What makes two annotations the same: the id, else (no id) the whole record."""
+    if "id" not in ann:
+        return ("record", json.dumps(ann, sort_keys=True, default=repr))
+    value = ann["id"]
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ItemError(f"annotation 'id' must be a number or a string, got "
+                        f"{type(value).__name__}")
+    return ("id", str(value))
+
+
 def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: bool = True,
-              strict: bool = True, source: str = "coco") -> InstanceDataset:
+              strict: bool = True, source: str = "coco",
+              max_image_pixels: int | None = None) -> InstanceDataset:
     """Read a COCO instances JSON into a prepared :class:`InstanceDataset`.
 
     ``image_dir``: folder of the images (default: guessed, see ``layout.guess_image_dir``).
@@ -291,6 +338,12 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
     ``keep_empty``: keep images without (kept) annotations. Category ids stay the source ids
     (``class_info[i]["id"]``) and map to contiguous class ids 1..K in category-id order;
     ``iscrowd`` annotations get negative class ids. Image ids are COCO's.
+    ``max_image_pixels``: images larger than this (width x height, default
+    ``image_io.MAX_IMAGE_PIXELS``) are errors, refused before decoding.
+
+    Refused as errors: two categories with one id or one name, two images with one id (also
+    ``1`` and ``"1"``) or one file name, two annotations with one id (or one annotation listed
+    twice), annotations of an image id not in ``images`` (saying when only the type differs).
     """
     from .layout import guess_image_dir, load_json
 
@@ -311,13 +364,18 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
         annotations = data.get("annotations", [])
         if not isinstance(annotations, list):
             raise ItemError("'annotations' must be a list")
-        names_by_id = {}
+        names_by_id, ids_by_name = {}, {}
         for k, cat in enumerate(categories):
             cat_id = _require(cat, "id", int, f"category {k}")
             name = _require(cat, "name", str, f"category {k}")
             if cat_id in names_by_id:
-                raise ItemError(f"category {k}: id {cat_id} is used twice")
+                raise ItemError(f"category {k}: id {_short(cat_id)} is used twice")
+            if name in ids_by_name:
+                raise ItemError(f"category {k}: name {name!r} is used twice (ids "
+                                f"{_short(ids_by_name[name])} and {_short(cat_id)}); give each "
+                                "category its own name, or merge the two ids into one")
             names_by_id[cat_id] = name
+            ids_by_name[name] = cat_id
     except ItemError as err:
         fatal(err)
     wanted = set(names_by_id)
@@ -332,19 +390,29 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
 
     image_dir = os.fspath(image_dir) if image_dir is not None else guess_image_dir(path)
     records, seen_names, dropped = {}, {}, set()
+    id_by_text = {}  # str(image id) -> image id: 1 and "1" must not be two images
     for k, record in enumerate(images):
         item, image_id = f"image record {k}", None
         try:
             image_id = _require(record, "id", (int, str), item)
             item = f"image {image_id!r}"
             file_name = _require(record, "file_name", str, item)
-            item = f"image {image_id!r} ({file_name})"
+            item = f"image {image_id!r} ({shown(file_name)})"
             width = int(number(_require(record, "width", (int, float), item), "width"))
             height = int(number(_require(record, "height", (int, float), item), "height"))
             if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
                 raise ItemError(f"image size {width}x{height} is not between 1 and {MAX_SIDE}")
+            try:
+                check_image_pixels(file_name, width, height, max_image_pixels)
+            except DatasetError as err:
+                raise ItemError(str(err)) from None
             if image_id in records:
                 raise ItemError(f"image id {image_id!r} is used twice")
+            other = id_by_text.get(str(image_id))
+            if other is not None:
+                raise ItemError(f"image id {image_id!r} ({_kind(image_id)}) and image id "
+                                f"{other!r} ({_kind(other)}) name the same image; write every "
+                                "image id the same way (all numbers or all strings)")
             if file_name in seen_names:
                 raise ItemError(f"file name also used by image {seen_names[file_name]!r}")
             try:
@@ -357,16 +425,18 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
             problems.error(path, item, str(err))
             continue
         seen_names[file_name] = image_id
+        id_by_text[str(image_id)] = image_id
         extras = {k2: v for k2, v in record.items()
                   if k2 not in ("id", "file_name", "width", "height", "path", "source")}
         records[image_id] = dict(path=image_path, file_name=file_name, width=width,
                                  height=height, instances=[], **extras)
 
+    seen_annotations = {}  # annotation id (or, without one, its JSON) -> index
     for k, ann in enumerate(annotations):
         item = f"annotation {k}"
         try:
             if isinstance(ann, dict) and "id" in ann:
-                item = f"annotation {k} (id {ann['id']!r:.30})"
+                item = f"annotation {k} (id {_shown_id(ann['id'])})"
             image_id = _require(ann, "image_id", (int, str), item)
             category_id = _require(ann, "category_id", int, item)
             record = records.get(image_id)
@@ -374,8 +444,21 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
                 if image_id in dropped:
                     dataset.skip("annotations of images left out")
                     continue
-                raise ItemError(f"image_id {image_id!r} is not in 'images'")
-            item = f"image {image_id!r} ({record['file_name']}), {item}"
+                other = id_by_text.get(str(image_id))
+                if other is not None:
+                    raise ItemError(f"image_id {image_id!r} ({_kind(image_id)}) is not in "
+                                    f"'images', which has image id {other!r} ({_kind(other)}): "
+                                    "the types differ; write image ids the same way in "
+                                    "'images' and 'annotations'")
+                raise ItemError(f"image_id {_shown_id(image_id)} is not in 'images'")
+            item = f"image {image_id!r} ({shown(record['file_name'])}), {item}"
+            key = _annotation_key(ann)
+            if key in seen_annotations:
+                raise ItemError(
+                    f"same {'id' if 'id' in ann else 'annotation'} as annotation "
+                    f"{seen_annotations[key]}: an annotation listed twice would give a "
+                    "duplicate instance; remove one (or give each annotation its own id)")
+            seen_annotations[key] = k
             if category_id not in names_by_id:
                 raise ItemError(f"unknown category id {category_id}; the file defines "
                                 f"{sorted(names_by_id)}")
@@ -412,6 +495,7 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
             dataset.skip("images without annotations")
             continue
         dataset.add_image(source, image_id, **record)
+    dataset.max_image_pixels = max_image_pixels
     dataset.prepare()
     dataset.annotation_file = path
     return dataset

@@ -9,7 +9,8 @@ class 0 is the background.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,8 @@ class Dataset:
         self.class_from_source_map: dict[str, int] = {}
         self.image_from_source_map: dict[str, int] = {}
         self.sources: list[str] = []
+        #: Pixel limit of ``load_image`` (None: ``image_io.MAX_IMAGE_PIXELS``).
+        self.max_image_pixels: int | None = None
         self._prepared = False
 
     # ----------------------------------------------------------------- building
@@ -117,7 +120,7 @@ class Dataset:
         if path is None:
             raise DatasetError(f"image {self.image_info[image_id]['id']!r} has no path; "
                                "override load_image() to make it")
-        return read_image(path)
+        return read_image(path, max_pixels=getattr(self, "max_image_pixels", None))
 
     def load_mask(self, image_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(H, W, N) bool masks and (N,) int32 class ids. Override this in a subclass.
@@ -158,9 +161,9 @@ class Dataset:
         if masks.shape[2] != class_ids.shape[0]:
             raise DatasetError(f"{ref}: load_mask returned {masks.shape[2]} masks but "
                                f"{class_ids.shape[0]} class ids; they must match one to one")
-        if not np.issubdtype(class_ids.dtype, np.integer):
-            if class_ids.size and not np.all(np.mod(class_ids, 1) == 0):
-                raise DatasetError(f"{ref}: class ids must be integers, got {class_ids}")
+        if (not np.issubdtype(class_ids.dtype, np.integer) and class_ids.size
+                and not np.all(np.mod(class_ids, 1) == 0)):
+            raise DatasetError(f"{ref}: class ids must be integers, got {class_ids}")
         class_ids = class_ids.astype(np.int32)
         # Negative ids mark crowd regions (matterport's COCO convention); zero is background.
         bad = np.flatnonzero((class_ids == 0) | (np.abs(class_ids) >= self.num_classes))
@@ -180,7 +183,17 @@ class Dataset:
 
 
 def image_path_in_root(root: str, file_name: str) -> str:
-    """Join ``file_name`` to ``root``, refusing names that escape it (``../x``, ``/etc/x``)."""
+    """Join ``file_name`` to ``root``, refusing names that escape it (``../x``, ``/etc/x``)
+    and names no file can have (a NUL character, text the file system cannot encode)."""
+    if "\x00" in file_name:
+        raise DatasetError(f"file name {file_name!r} contains a NUL character, which no file "
+                           "name can hold; fix the file name in the annotation file")
+    try:
+        os.fsencode(file_name)
+    except UnicodeError:
+        raise DatasetError(f"file name {file_name!r} cannot be encoded for this file system "
+                           "(e.g. a lone surrogate escape); fix the file name in the "
+                           "annotation file") from None
     root_real = os.path.realpath(root)
     path = os.path.realpath(os.path.join(root_real, file_name))
     if os.path.commonpath([root_real, path]) != root_real:

@@ -121,9 +121,9 @@ class InspectReport:
     def summary(self, max_problems: int = 50) -> str:
         """A few lines for a terminal or a notebook cell."""
         per_image = np.array(list(self.instances_per_image.values()) or [0])
-        lines = [f"{self.num_images} images, {self.num_classes} classes, "
+        lines = [(f"{self.num_images} images, {self.num_classes} classes, "
                  f"{int(per_image.sum())} instances "
-                 f"({per_image.min()}..{per_image.max()} per image, mean {per_image.mean():.1f})"]
+                 f"({per_image.min()}..{per_image.max()} per image, mean {per_image.mean():.1f})")]
         for name, count in sorted(self.class_counts.items(), key=lambda kv: -kv[1]):
             crowd = self.crowd_counts.get(name, 0)
             lines.append(f"  {name:<24} {count:>7}" + (f"  (+{crowd} crowd)" if crowd else ""))

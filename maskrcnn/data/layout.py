@@ -8,12 +8,14 @@ Layouts recognised by :func:`find_layout` (``split`` is train, val, test...):
   ``ROOT/<split>/images/``.
 * VIA (matterport's balloon, the Colab zip): ``ROOT/<split>/via_region_data.json`` (or one
   other ``*.json``) beside the images. A zip holding this (possibly under one top folder) is
-  extracted next to it first.
+  extracted next to it first (once: a marker records a complete extraction, and one killed
+  half-way is redone).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 
@@ -37,18 +39,52 @@ def load_json(path) -> object:
         raise DatasetError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except RecursionError:
         raise DatasetError(f"{path}: JSON nested too deeply") from None
+    except ValueError as err:  # an integer literal of more digits than Python converts
+        raise DatasetError(f"{path}: unusable JSON number ({err}); fix the file") from None
+
+
+#: Written into a folder once a zip is fully extracted there; without it (a run killed
+#: half-way) the extraction is redone.
+EXTRACTED_MARKER = ".maskrcnn-extracted.json"
+
+
+def _zip_stamp(zip_path: str) -> dict:
+    stat = os.stat(zip_path)
+    return {"zip": os.path.basename(zip_path), "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns}
+
+
+def extraction_complete(zip_path, target_dir) -> bool:
+    """Whether ``target_dir`` holds a finished extraction of this very zip (same name, size
+    and modification time), as :func:`safe_extract_zip` marks it."""
+    marker = os.path.join(os.fspath(target_dir), EXTRACTED_MARKER)
+    try:
+        with open(marker, encoding="utf-8") as f:
+            return json.load(f) == _zip_stamp(os.fspath(zip_path))
+    except (OSError, ValueError):
+        return False
 
 
 def safe_extract_zip(zip_path, target_dir) -> str:
     """Extract a zip into ``target_dir``; refuses (before writing anything) members with an
-    absolute path, a drive, ``..`` escaping the target, or a symlink. Returns ``target_dir``."""
+    absolute path, a drive, ``..`` escaping the target, or a symlink. Returns ``target_dir``.
+
+    A new folder is filled under the name ``<target_dir>.partial`` and renamed when complete,
+    so a run killed half-way never leaves a ``target_dir`` that looks finished; an existing
+    folder is extracted into again. Either way a marker file (:data:`EXTRACTED_MARKER`) is
+    written last; :func:`extraction_complete` checks it, and a folder that already holds a
+    complete extraction of this zip is left as it is."""
     zip_path, target_dir = os.fspath(zip_path), os.fspath(target_dir)
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as err:
         raise DatasetError(f"{zip_path}: not a readable zip file ({err})") from None
-    target_real = os.path.realpath(target_dir)
     with archive:
+        if extraction_complete(zip_path, target_dir):
+            return target_dir
+        fresh = not os.path.exists(target_dir)
+        work = target_dir.rstrip("/\\") + ".partial" if fresh else target_dir
+        work_real = os.path.realpath(work)
         for member in archive.infolist():
             name = member.filename
             mode = member.external_attr >> 16
@@ -56,15 +92,26 @@ def safe_extract_zip(zip_path, target_dir) -> str:
                     or (mode & 0o170000) == 0o120000):
                 raise DatasetError(f"{zip_path}: member {name!r} is an absolute path, a drive "
                                    "or a link; refusing to extract")
-            dest = os.path.realpath(os.path.join(target_real, name.replace("\\", "/")))
-            if os.path.commonpath([target_real, dest]) != target_real:
+            dest = os.path.realpath(os.path.join(work_real, name.replace("\\", "/")))
+            if os.path.commonpath([work_real, dest]) != work_real:
                 raise DatasetError(f"{zip_path}: member {name!r} would be written outside "
                                    f"{target_dir}; refusing to extract")
-        os.makedirs(target_dir, exist_ok=True)
         try:
-            archive.extractall(target_real)
+            if fresh and os.path.exists(work):
+                shutil.rmtree(work)  # left by a run that was killed
+            os.makedirs(work, exist_ok=True)
+            marker = os.path.join(work, EXTRACTED_MARKER)
+            if os.path.exists(marker):
+                os.remove(marker)  # a stale marker (of another zip) must not survive a kill
+            archive.extractall(work_real)
+            with open(marker + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(_zip_stamp(zip_path), f)
+            os.replace(marker + ".tmp", marker)
+            if fresh:
+                os.replace(work, target_dir)
         except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise DatasetError(f"{zip_path}: extraction failed ({err})") from None
+            raise DatasetError(f"{zip_path}: extraction into {target_dir} failed ({err}); "
+                               "it is redone on the next call") from None
     return target_dir
 
 
@@ -85,8 +132,7 @@ class DatasetLayout:
 def _split_name(file_name: str) -> str:
     stem = os.path.splitext(file_name)[0]
     for prefix in ("instances_", "D2S_", "d2s_"):
-        if stem.startswith(prefix):
-            stem = stem[len(prefix):]
+        stem = stem.removeprefix(prefix)
     return {"training": "train", "validation": "val"}.get(stem, stem)
 
 
@@ -118,7 +164,7 @@ def find_layout(path) -> DatasetLayout:
     path = os.fspath(path)
     if os.path.isfile(path) and path.lower().endswith(".zip"):
         target = os.path.splitext(path)[0]
-        if not os.path.isdir(target):
+        if not extraction_complete(path, target):
             safe_extract_zip(path, target)
         path = target
     if not os.path.isdir(path):

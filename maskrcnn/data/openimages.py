@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..errors import DatasetError
 from .dataset import image_path_in_root
+from .image_io import shown
 from .inspect import ReportingDataset
 from .via import image_size
 
@@ -189,8 +190,10 @@ class OpenImagesDataset(ReportingDataset):
     def load_mask(self, image_id: int) -> tuple[np.ndarray, np.ndarray]:
         """(H, W, N) bool masks (PNG resized bilinearly, thresholded at 0.5), (N,) int32."""
         info = self.image_info[image_id]
-        width, height = image_size(info["path"]) if "width" not in info else (
-            info["width"], info["height"])
+        if "width" in info:
+            width, height = info["width"], info["height"]
+        else:
+            width, height = image_size(info["path"], self.max_image_pixels)
         masks, class_ids = [], []
         for k, (mask_path, class_id) in enumerate(info["masks"]):
             small = self.mask_store.read(mask_path)
@@ -211,8 +214,8 @@ class OpenImagesDataset(ReportingDataset):
 
 def load_openimages(segmentation_csv, image_dir=None, *, mask_dir=None,
                     class_descriptions=None, class_names=None, image_ids=None,
-                    image_ext: str = ".jpg", strict: bool = True,
-                    source: str = "openimages") -> OpenImagesDataset:
+                    image_ext: str = ".jpg", strict: bool = True, source: str = "openimages",
+                    max_image_pixels: int | None = None) -> OpenImagesDataset:
     """Read an Open Images segmentation CSV with its images and masks.
 
     ``image_dir``: folder of ``<ImageID><image_ext>`` (default: the CSV's folder).
@@ -220,6 +223,8 @@ def load_openimages(segmentation_csv, image_dir=None, *, mask_dir=None,
     present, else the CSV's folder). ``class_descriptions``: MID -> name CSV (default: found
     beside the CSV; without one, classes are named by MID with a warning). ``class_names``:
     keep these classes (names or MIDs), in this order; ``image_ids``: keep these images.
+    ``max_image_pixels``: images larger than this (width x height, default
+    ``image_io.MAX_IMAGE_PIXELS``) are errors, refused before decoding.
     """
     path = os.fspath(segmentation_csv)
     folder = os.path.dirname(os.path.abspath(path))
@@ -247,6 +252,7 @@ def load_openimages(segmentation_csv, image_dir=None, *, mask_dir=None,
     for mid in mids:
         dataset.add_class(source, class_ids[mid], names[mid])
     dataset.mids = dict(class_ids)
+    dataset.max_image_pixels = max_image_pixels
     dataset.mask_store = MaskStore(mask_dir)
     wanted_images = None if image_ids is None else {str(i) for i in image_ids}
 
@@ -259,7 +265,7 @@ def load_openimages(segmentation_csv, image_dir=None, *, mask_dir=None,
         if not mask_path or not image or not mid:
             problems.error(path, item, "empty MaskPath, ImageID or LabelName")
             continue
-        item = f"line {row} (image {image!r}, mask {mask_path})"
+        item = f"line {row} (image {image!r}, mask {shown(mask_path)})"
         if mid not in class_ids:
             if mid not in names:
                 problems.error(path, item, f"unknown category {mid!r} (not in the class "
@@ -276,8 +282,8 @@ def load_openimages(segmentation_csv, image_dir=None, *, mask_dir=None,
             if not os.path.isfile(image_path):
                 problems.error(path, item, f"image file not found: {image_path}")
                 continue
-            images[image] = dict(path=image_path, file_name=image + image_ext, masks=[],
-                                 boxes=[])
+            images[image] = {"path": image_path, "file_name": image + image_ext, "masks": [],
+                             "boxes": []}
         if mask_path not in dataset.mask_store:
             problems.error(path, item, f"mask not found in {mask_dir} (it ships in "
                                        f"{image[0].lower()}-shard '*-masks-{image[0].lower()}"

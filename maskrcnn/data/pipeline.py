@@ -70,7 +70,8 @@ def load_image_gt(dataset, config, image_id: int, augmentation=None,
     original_shape = image.shape
     image, window, scale, padding, crop = resize_image(
         image, min_dim=config.IMAGE_MIN_DIM, max_dim=config.IMAGE_MAX_DIM,
-        min_scale=config.IMAGE_MIN_SCALE, mode=config.IMAGE_RESIZE_MODE, rng=rng)
+        min_scale=config.IMAGE_MIN_SCALE, mode=config.IMAGE_RESIZE_MODE, rng=rng,
+        convention=config.BOX_CONVENTION)
     masks = resize_mask(masks, scale, padding, crop)
     if augmentation is not None:
         shape = image.shape
@@ -200,6 +201,9 @@ def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=No
     """
     import tensorflow as tf
 
+    limit = getattr(config, "MAX_IMAGE_PIXELS", None)
+    if limit is not None and getattr(dataset, "max_image_pixels", None) is None:
+        dataset.max_image_pixels = int(limit)  # images over it are refused before decoding
     loader = BatchLoader(dataset, config, shuffle, augmentation, repeat, seed)
     fixed = config.IMAGE_RESIZE_MODE in ("square", "crop")
     hw = [int(v) for v in config.IMAGE_SHAPE[:2]] if fixed else [None, None]

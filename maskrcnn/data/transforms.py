@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import skimage.transform
 
 from ..config import PAD_MULTIPLES
 
 
 def resize_image(image: np.ndarray, min_dim: int | None = None, max_dim: int | None = None,
                  min_scale: float | None = None, mode: str = "square",
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, convention: str = "aligned"):
     """Resize and pad an (H, W, C) image as ``mode`` says (see Config.IMAGE_RESIZE_MODE).
+
+    ``convention`` (Config.BOX_CONVENTION) chooses the resampling: "matterport" resizes as
+    matterport did (scikit-image, bilinear, values truncated to the input dtype), "aligned"
+    with OpenCV's bilinear resize.
 
     Returns (image, window, scale, padding, crop): window is (y1, x1, y2, x2) of the image
     inside the padded result, in pixels; padding is [(top, bottom), (left, right), (0, 0)];
@@ -31,7 +36,8 @@ def resize_image(image: np.ndarray, min_dim: int | None = None, max_dim: int | N
                 scale = max_dim / max(h, w)
         if scale != 1:
             new_hw = (max(1, round(h * scale)), max(1, round(w * scale)))
-            image = resize(image, new_hw)
+            image = (resize_as_matterport(image, new_hw) if convention == "matterport"
+                     else resize(image, new_hw))
     h, w = image.shape[:2]
     if mode == "square":
         top, left = (max_dim - h) // 2, (max_dim - w) // 2
@@ -73,6 +79,15 @@ def resize(image: np.ndarray, hw: tuple[int, int], interpolation: int = cv2.INTE
     if image.ndim == 3 and out.ndim == 2:
         out = out[..., None]
     return out
+
+
+def resize_as_matterport(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Resize as matterport's ``utils.resize_image``: scikit-image bilinear (order 1), range
+    kept, no anti-aliasing, then cast back to the input dtype (truncation for uint8)."""
+    out = skimage.transform.resize(image, (int(hw[0]), int(hw[1])), order=1, mode="constant",
+                                   cval=0, clip=True, preserve_range=True,
+                                   anti_aliasing=False)
+    return out.astype(image.dtype)
 
 
 def resize_mask(mask: np.ndarray, scale: float, padding, crop=None) -> np.ndarray:

@@ -14,34 +14,38 @@ from __future__ import annotations
 
 import os
 
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from ..errors import DatasetError
 from .coco import Instance, InstanceDataset, ItemError, clip_polygon, number
 from .dataset import image_path_in_root
+from .image_io import open_image, shown
 from .layout import load_json
 
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
-def image_size(path: str) -> tuple[int, int]:
-    """(width, height) of an image file as :func:`read_image` returns it (EXIF applied)."""
-    if not os.path.isfile(path):
-        raise ItemError(f"image file not found: {path}")
+def image_size(path: str, max_pixels: int | None = None) -> tuple[int, int]:
+    """(width, height) of an image file as :func:`read_image` returns it (EXIF applied),
+    from its header; ItemError when it is missing, unreadable or over ``max_pixels``
+    (default ``image_io.MAX_IMAGE_PIXELS``)."""
     try:
-        with Image.open(path) as img:
+        with open_image(path, max_pixels) as img:
             width, height = img.size
             if img.getexif().get(0x0112) in _ROTATED:
                 width, height = height, width
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
-            Image.DecompressionBombError) as err:
-        raise ItemError(f"cannot read image {path} ({err})") from None
+    except DatasetError as err:
+        raise ItemError(str(err)) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as err:
+        raise ItemError(f"cannot read image {shown(path)} ({err})") from None
     return width, height
 
 
-def register_image_file(image_dir: str, file_name: str, seen: set) -> tuple[str, int, int]:
+def register_image_file(image_dir: str, file_name: str, seen: set,
+                        max_pixels: int | None = None) -> tuple[str, int, int]:
     """Path, width and height of an annotation's image, which must be named once, lie
-    inside ``image_dir`` and be readable (ItemError otherwise). Adds it to ``seen``."""
+    inside ``image_dir``, be readable and within the pixel limit (ItemError otherwise).
+    Adds it to ``seen``."""
     if file_name in seen:
         raise ItemError("file name appears twice in the file")
     seen.add(file_name)
@@ -49,7 +53,7 @@ def register_image_file(image_dir: str, file_name: str, seen: set) -> tuple[str,
         image_path = image_path_in_root(image_dir, file_name)
     except DatasetError as err:
         raise ItemError(str(err)) from None
-    width, height = image_size(image_path)
+    width, height = image_size(image_path, max_pixels)
     return image_path, width, height
 
 
@@ -150,21 +154,25 @@ def region_shape(shape, width: int, height: int):
 
 
 def load_via(annotation_file, image_dir=None, *, class_attribute: str | None = None,
-             default_class: str | None = "object", class_names=None, strict: bool = True,
-             source: str = "via") -> InstanceDataset:
+             default_class: str | None = None, class_names=None, strict: bool = True,
+             source: str = "via", max_image_pixels: int | None = None) -> InstanceDataset:
     """Read a VIA 1.x/2.x export or VIA 2 project file into a prepared InstanceDataset.
 
     ``image_dir``: folder of the images (default: the JSON's folder). ``class_attribute``: the
     region attribute holding the class name; without it every region gets ``default_class``
-    (a one-class set such as balloons). ``class_names``: the classes in order (others are
-    errors); default: the names found, sorted. Image ids are the file names; the image size is
-    read from the file (EXIF orientation applied, as VIA's browser displays it).
+    (default ``"object"``: a one-class set such as balloons). With ``class_attribute``, a
+    region without that attribute is an error naming the file, image and region, unless
+    ``default_class`` is given explicitly (then such regions get it). ``class_names``: the
+    classes in order (others are errors); default: the names found, sorted. Image ids are the
+    file names; the image size is read from the file (EXIF orientation applied, as VIA's
+    browser displays it). ``max_image_pixels``: images larger than this (width x height,
+    default ``image_io.MAX_IMAGE_PIXELS``) are errors, refused before decoding.
     """
     path = os.fspath(annotation_file)
     image_dir = os.fspath(image_dir) if image_dir is not None else os.path.dirname(
         os.path.abspath(path))
     if class_attribute is None and default_class is None:
-        raise DatasetError("load_via needs class_attribute= or default_class=")
+        default_class = "object"
     dataset = InstanceDataset(strict)
     problems = dataset.problems
     images, seen = [], set()
@@ -178,7 +186,8 @@ def load_via(annotation_file, image_dir=None, *, class_attribute: str | None = N
                 raise ItemError("entry has no 'filename'")
             item = f"image {file_name!r}"
             regions = _regions(entry)
-            image_path, width, height = register_image_file(image_dir, file_name, seen)
+            image_path, width, height = register_image_file(image_dir, file_name, seen,
+                                                            max_image_pixels)
         except ItemError as err:
             problems.error(path, item, str(err))
             continue
@@ -202,9 +211,9 @@ def load_via(annotation_file, image_dir=None, *, class_attribute: str | None = N
                 problems.warning(path, region_item, f"{outside} point(s) outside the "
                                  f"{width}x{height} image; the mask is clipped to the image")
             found.append((name, kind, data, region_item))
-        images.append(dict(key=key, file_name=file_name, path=image_path, width=width,
-                           height=height, found=found,
-                           file_attributes=entry.get("file_attributes", {})))
+        images.append({"key": key, "file_name": file_name, "path": image_path, "width": width,
+                       "height": height, "found": found,
+                       "file_attributes": entry.get("file_attributes", {})})
 
     names = list(class_names) if class_names is not None else sorted(
         {f[0] for image in images for f in image["found"]})
@@ -216,6 +225,7 @@ def load_via(annotation_file, image_dir=None, *, class_attribute: str | None = N
                      for name, kind, data, item in image.pop("found")]
         dataset.add_image(source, image["file_name"], via_key=image.pop("key"),
                           instances=instances, **image)
+    dataset.max_image_pixels = max_image_pixels
     dataset.prepare()
     dataset.annotation_file = path
     return dataset

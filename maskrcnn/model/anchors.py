@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .conventions import normalize_boxes
+
 
 def level_anchors(scale: float, ratios, feature_shape, feature_stride: int,
-                  anchor_stride: int = 1) -> np.ndarray:
-    """(rows * cols * len(ratios), 4) float32 pixel boxes (y1, x1, y2, x2) for one level."""
+                  anchor_stride: int = 1, dtype=np.float32) -> np.ndarray:
+    """(rows * cols * len(ratios), 4) pixel boxes (y1, x1, y2, x2) for one level."""
     ratios = np.asarray(ratios, dtype=np.float64)
     heights = scale / np.sqrt(ratios)
     widths = scale * np.sqrt(ratios)
@@ -23,24 +25,27 @@ def level_anchors(scale: float, ratios, feature_shape, feature_stride: int,
     cx = cx[..., None].astype(np.float64)
     boxes = np.stack(np.broadcast_arrays(cy - 0.5 * heights, cx - 0.5 * widths,
                                          cy + 0.5 * heights, cx + 0.5 * widths), axis=-1)
-    return boxes.reshape(-1, 4).astype(np.float32)
+    return boxes.reshape(-1, 4).astype(dtype)
 
 
-def pyramid_anchors(config, image_shape) -> np.ndarray:
-    """(A, 4) float32 anchors in pixels of a padded image of ``image_shape`` (H, W, ...)."""
+def pyramid_anchors(config, image_shape, dtype=np.float32) -> np.ndarray:
+    """(A, 4) anchors in pixels of a padded image of ``image_shape`` (H, W, ...)."""
     h, w = int(image_shape[0]), int(image_shape[1])
     out = []
     for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
         shape = (int(np.ceil(h / stride)), int(np.ceil(w / stride)))
         out.append(level_anchors(scale, config.RPN_ANCHOR_RATIOS, shape, stride,
-                                 config.RPN_ANCHOR_STRIDE))
+                                 config.RPN_ANCHOR_STRIDE, dtype))
     return np.concatenate(out, axis=0)
 
 
 def normalized_pyramid_anchors(config, image_shape) -> np.ndarray:
-    """``pyramid_anchors`` divided by (H, W, H, W): the graph's 0..1 coordinates."""
+    """``pyramid_anchors`` in the graph's 0..1 coordinates (Config.BOX_CONVENTION)."""
     h, w = float(image_shape[0]), float(image_shape[1])
-    return pyramid_anchors(config, image_shape) / np.array([h, w, h, w], dtype=np.float32)
+    # float64 until the end, so that the result is matterport's to the last bit.
+    anchors = normalize_boxes(pyramid_anchors(config, image_shape, np.float64), h, w,
+                              config.BOX_CONVENTION)
+    return anchors.astype(np.float32)
 
 
 def anchors_per_location(config) -> int:

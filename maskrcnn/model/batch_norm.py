@@ -25,6 +25,11 @@ class BatchNorm(layers.BatchNormalization):
     def __init__(self, epsilon: float = BN_EPSILON, **kwargs):
         super().__init__(epsilon=epsilon, **kwargs)
         self._folded_into = None
+        # "moving": inference normalises with the moving statistics (Keras' rule); "image":
+        # each image (each sample of the batch) with its own mean and variance, as training
+        # at 1-2 images per step did; "batch": with those of the whole batch it is given.
+        # See precise_bn.set_inference_statistics.
+        self.inference_statistics = "moving"
 
     def add_weight(self, *args, **kwargs):
         if kwargs.get("name") in ("moving_mean", "moving_variance"):
@@ -33,8 +38,11 @@ class BatchNorm(layers.BatchNormalization):
 
     def uses_moving_statistics(self, training) -> bool:
         """Whether a call with ``training`` normalises with the moving mean and variance
-        (Keras' rule: batch statistics only when training a trainable layer)."""
-        return not (training and self.trainable)
+        (Keras' rule: batch statistics only when training a trainable layer; at inference
+        ``inference_statistics`` "image" or "batch" normalises with the input's own)."""
+        if training:
+            return not self.trainable
+        return self.inference_statistics == "moving"
 
     def affine(self):
         """(scale, shift), float32 (channels,): the layer's output on moving statistics is
@@ -54,7 +62,29 @@ class BatchNorm(layers.BatchNormalization):
         folded = self._folded_into is not None and self._folded_into() is not None
         if folded and self.uses_moving_statistics(training):
             return inputs
+        if not training and not self.uses_moving_statistics(training):
+            return self._normalize_with_batch_statistics(inputs, mask)
         return super().call(inputs, training=training, mask=mask)
+
+    def _normalize_with_batch_statistics(self, inputs, mask=None):
+        """Normalise with the statistics of ``inputs`` (of each sample in "image" mode, of the
+        whole batch in "batch" mode), without updating the moving ones."""
+        x = ops.cast(inputs, "float32")
+        axes = [a for a in self._reduction_axes
+                if a != 0 or self.inference_statistics == "batch"]
+        if mask is not None or not axes:
+            mean, variance = self._moments(x, mask)
+        else:
+            mean, variance = ops.moments(x, axes=axes, keepdims=True)
+        shape = [1] * len(x.shape)
+        shape[self.axis] = x.shape[self.axis]
+        scale = ops.rsqrt(variance + self.epsilon)
+        if self.scale:
+            scale = scale * ops.reshape(ops.cast(self.gamma, "float32"), shape)
+        outputs = (x - mean) * scale
+        if self.center:
+            outputs = outputs + ops.reshape(ops.cast(self.beta, "float32"), shape)
+        return ops.cast(outputs, self.compute_dtype)
 
 
 class FoldingConv2D(layers.Conv2D):

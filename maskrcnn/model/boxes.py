@@ -60,7 +60,8 @@ def decode_deltas(boxes: tf.Tensor, deltas: tf.Tensor, std_dev) -> tf.Tensor:
     cx = boxes[..., 1] + 0.5 * w + deltas[..., 1] * w
     h = h * tf.exp(tf.minimum(deltas[..., 2], MAX_LOG_SCALE))
     w = w * tf.exp(tf.minimum(deltas[..., 3], MAX_LOG_SCALE))
-    return tf.stack([cy - 0.5 * h, cx - 0.5 * w, cy + 0.5 * h, cx + 0.5 * w], axis=-1)
+    y1, x1 = cy - 0.5 * h, cx - 0.5 * w  # y2 = y1 + h in matterport's order of operations,
+    return tf.stack([y1, x1, y1 + h, x1 + w], axis=-1)  # so that its boxes come out bit-equal
 
 
 def clip_boxes(boxes: tf.Tensor, window: tf.Tensor) -> tf.Tensor:

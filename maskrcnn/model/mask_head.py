@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
+import skimage.transform
 import tensorflow as tf
 from keras import layers
 
@@ -99,3 +101,20 @@ def paste_masks(masks: tf.Tensor, boxes: tf.Tensor, height, width,
     pasted = tf.cond(k > 0, lambda: out.concat(),
                      lambda: tf.zeros([0, height, width], dtype=tf.bool))
     return tf.transpose(pasted, [1, 2, 0])
+
+
+def paste_masks_as_matterport(masks: np.ndarray, boxes: np.ndarray, height: int, width: int,
+                              threshold: float = 0.5) -> np.ndarray:
+    """Matterport's ``unmold_mask`` for each of (K, h, w) mask probabilities: resized with
+    scikit-image (bilinear, ``mode="constant"``) to its rounded (K, 4) int box (y1, x1, y2, x2
+    in image pixels, y2/x2 exclusive), thresholded at ``threshold``, placed in a (height,
+    width, K) bool image. One small resize per mask: scikit-image's handling of the half
+    pixel at the box border has no crop_and_resize equivalent."""
+    out = np.zeros((int(height), int(width), len(boxes)), dtype=bool)
+    for i, (y1, x1, y2, x2) in enumerate(np.asarray(boxes, dtype=np.int64)):
+        if y2 <= y1 or x2 <= x1:
+            continue
+        resized = skimage.transform.resize(np.asarray(masks[i], np.float32), (y2 - y1, x2 - x1),
+                                           order=1, mode="constant", anti_aliasing=False)
+        out[y1:y2, x1:x2, i] = resized >= threshold
+    return out

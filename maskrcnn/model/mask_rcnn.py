@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import datetime
-import glob
 import json
 import os
 import re
@@ -24,11 +23,13 @@ from ..data.pipeline import make_training_dataset
 from ..data.transforms import resize_image
 from ..errors import ConfigError, DatasetError, WeightsError
 from ..training import CheckpointCallback, make_optimizer, set_trainable
-from ..weights import (CHECKPOINT_FORMAT, is_complete_checkpoint, load_weights_by_name,
-                       read_checkpoint_info, save_weights_h5)
+from ..weights import (CHECKPOINT_FORMAT, load_weights_by_name, read_checkpoint_info,
+                       save_weights_h5)
 from .distribute import choose_strategy, precision_policy
-from .mask_head import paste_masks
+from .conventions import denormalize_boxes, normalize_boxes
+from .mask_head import paste_masks, paste_masks_as_matterport
 from .network import MaskRCNNNetwork
+from .precise_bn import recompute_after_training, set_inference_statistics
 
 
 class MaskRCNN:
@@ -48,6 +49,7 @@ class MaskRCNN:
         self.strategy = strategy or choose_strategy(config)
         with self.strategy.scope(), precision_policy(config.MIXED_PRECISION):
             self.keras_model = MaskRCNNNetwork(config)
+        set_inference_statistics(self.keras_model, config.BN_INFERENCE_STATISTICS)
         self.epoch = 0
         self.class_names: list[str] | None = None
         self.log_dir: str | None = None
@@ -69,7 +71,7 @@ class MaskRCNN:
             if not info["config"]:
                 raise WeightsError(f"{path}: this file carries no config (a matterport .h5?); "
                                    "pass config=YourConfig() to from_checkpoint")
-            config = Config.from_json(info["config"])
+            config = Config.from_json(info["config"], default_version=1)
         for name, value in overrides.items():
             if not name.isupper() or not hasattr(config, name):
                 raise ConfigError(f"unknown config field {name!r}")
@@ -96,14 +98,36 @@ class MaskRCNN:
                                             f"mask_rcnn_{self._name()}_{{epoch:04d}}.h5")
 
     def find_last(self) -> str:
-        """Path of the newest complete checkpoint of this config's NAME in model_dir."""
-        runs = sorted(d for d in glob.glob(os.path.join(self.model_dir, self._name() + "*"))
-                      if os.path.isdir(d))
-        for run in reversed(runs):
-            files = sorted(glob.glob(os.path.join(run, f"mask_rcnn_{self._name()}_*.h5")))
-            for path in reversed(files):
-                if is_complete_checkpoint(path):
+        """Path of the newest usable checkpoint of this config's NAME in model_dir.
+
+        Run folders are ``<name><timestamp>`` for exactly this NAME ("tiny" does not pick
+        "tiny_big..."), newest first; epochs compare as numbers (9999 before 10000). Files not
+        written to the end, damaged, or holding NaN/infinite weights are skipped, each with a
+        warning."""
+        from ..weights import checkpoint_problem
+        name = self._name()
+        run_pattern = re.compile(re.escape(name) + r"(\d{8}T\d{4}(?:\d{2})?)")
+        file_pattern = re.compile(r"mask_rcnn_" + re.escape(name) + r"_(\d+)\.h5")
+
+        def listing(folder):
+            try:
+                return os.listdir(folder)
+            except OSError:
+                return []
+
+        runs = sorted((m.group(1).ljust(15, "0"), entry) for entry in listing(self.model_dir)
+                      if (m := run_pattern.fullmatch(entry))
+                      and os.path.isdir(os.path.join(self.model_dir, entry)))
+        for _, run in reversed(runs):
+            folder = os.path.join(self.model_dir, run)
+            files = sorted((int(m.group(1)), entry) for entry in listing(folder)
+                           if (m := file_pattern.fullmatch(entry)))
+            for _, entry in reversed(files):
+                path = os.path.join(folder, entry)
+                problem = checkpoint_problem(path)
+                if problem is None:
                     return path
+                warnings.warn(f"find_last skips {path}: {problem}", stacklevel=2)
         raise FileNotFoundError(f"no complete checkpoint of {self._name()!r} under "
                                 f"{os.path.abspath(self.model_dir)}")
 
@@ -130,14 +154,30 @@ class MaskRCNN:
             keras2_layout = "layer_names" in f.attrs or "model_weights" in f
         if not keras2_layout:
             return load_keras3_weights(self.keras_model, filepath)
+        info = read_checkpoint_info(filepath)  # damaged attributes: refused before assigning
         report = load_weights_by_name(self.keras_model.leaf_layers(), filepath, exclude)
-        info = read_checkpoint_info(filepath)
+        self._warn_if_other_convention(filepath, info["config"])
         if info["class_names"]:
             self.class_names = info["class_names"]
         if info["epoch"] is not None:
             self.epoch = info["epoch"]
             self.set_log_dir(filepath)
         return report
+
+    def _warn_if_other_convention(self, filepath: str, config_json: str | None) -> None:
+        """A checkpoint trained in one box convention detects best in the same one."""
+        if not config_json:
+            return  # a matterport file: it was trained in matterport's convention
+        try:
+            saved = Config.from_json(config_json, default_version=1).BOX_CONVENTION
+        except ConfigError:
+            return
+        if saved != self.config.BOX_CONVENTION:
+            warnings.warn(f"{filepath} was trained with BOX_CONVENTION={saved!r} but this "
+                          f"model uses {self.config.BOX_CONVENTION!r}: detections will differ "
+                          f"from the trained model's. Set BOX_CONVENTION = {saved!r} (or use "
+                          "MaskRCNN.from_checkpoint, which takes the checkpoint's config), "
+                          "unless you mean to fine-tune in the other convention.", stacklevel=3)
 
     # ------------------------------------------------------------------ training
     def train(self, train_dataset, val_dataset, learning_rate: float, epochs: int,
@@ -154,6 +194,13 @@ class MaskRCNN:
                 raise ConfigError(f"config NUM_CLASSES is {c.NUM_CLASSES} but the {name} dataset "
                                   f"has {ds.num_classes} classes (background included): set "
                                   f"NUM_CLASSES = {ds.num_classes}")
+        val_names = getattr(val_dataset, "class_names", None)
+        if val_names is not None and list(val_names) != list(train_dataset.class_names):
+            raise DatasetError(
+                f"the train and validation datasets have different class lists: train "
+                f"{list(train_dataset.class_names)}, validation {list(val_names)}; a class id "
+                "must mean the same class in both: add the classes in the same order to both "
+                "datasets (or build both from one annotation file)")
         self.class_names = list(train_dataset.class_names)
         if self.log_dir is None:
             self.set_log_dir()
@@ -165,9 +212,25 @@ class MaskRCNN:
         with self.strategy.scope():
             self.keras_model.compile(optimizer=make_optimizer(c, learning_rate),
                                      jit_compile=False)
-        callbacks = [keras.callbacks.TensorBoard(self.log_dir, write_graph=False),
-                     CheckpointCallback(lambda e: self.save_weights(
-                         self.checkpoint_path.format(epoch=e), epoch=e))]
+        from ..errors import NonFiniteWeightsError
+        from ..training import DEFAULT_LOSS_LIMIT, DivergenceGuard
+        previous = self.checkpoint_path.format(epoch=self.epoch) if self.epoch else None
+        guard = DivergenceGuard(learning_rate, getattr(c, "LOSS_LIMIT", DEFAULT_LOSS_LIMIT),
+                                previous if previous and os.path.isfile(previous) else None,
+                                c.STEPS_PER_EPOCH)
+
+        def save_checkpoint(epoch):  # never writes non-finite weights
+            path = self.checkpoint_path.format(epoch=epoch)
+            try:
+                self.save_weights(path, epoch=epoch)
+            except NonFiniteWeightsError as err:
+                raise guard.diverged(f"the weights after epoch {epoch} are not finite "
+                                     f"({err})") from None
+            guard.last_checkpoint = path
+
+        callbacks = [guard,  # first: a diverged epoch must stop before its checkpoint
+                     keras.callbacks.TensorBoard(self.log_dir, write_graph=False),
+                     CheckpointCallback(save_checkpoint)]
         callbacks += list(custom_callbacks or [])
         if epochs <= self.epoch:
             warnings.warn(f"already at epoch {self.epoch}; epochs={epochs} trains nothing")
@@ -180,6 +243,9 @@ class MaskRCNN:
                 callbacks=callbacks, verbose=verbose, shuffle=False)
         except tf.errors.OpError as err:
             raise _dataset_error_from(err) from None
+        # Trained batch norms get the statistics of the final weights (PreciseBN), and the
+        # last checkpoint is rewritten with them (Config.BN_RECOMPUTE_IMAGES).
+        recompute_after_training(self, train_dataset, history, verbose)
         self.epoch = max(self.epoch, epochs)
         return history
 
@@ -194,7 +260,7 @@ class MaskRCNN:
             image = to_rgb_uint8(image, source=f"image {i}")
             resized, window, scale, _, _ = resize_image(
                 image, min_dim=c.IMAGE_MIN_DIM, max_dim=c.IMAGE_MAX_DIM,
-                min_scale=c.IMAGE_MIN_SCALE, mode=mode)
+                min_scale=c.IMAGE_MIN_SCALE, mode=mode, convention=c.BOX_CONVENTION)
             molded.append(resized)
             metas.append({"original_shape": image.shape, "window": np.array(window),
                           "scale": scale, "molded_shape": resized.shape})
@@ -219,8 +285,10 @@ class MaskRCNN:
             for start in range(0, len(members), self.config.BATCH_SIZE):
                 chunk = members[start:start + self.config.BATCH_SIZE]
                 batch = np.stack([molded[i] for i in chunk])
-                hw = np.array(shape[:2] * 2, dtype=np.float32)
-                windows = np.stack([metas[i]["window"] / hw for i in chunk]).astype(np.float32)
+                windows = np.stack([normalize_boxes(metas[i]["window"].astype(np.float64),
+                                                    shape[0], shape[1],
+                                                    self.config.BOX_CONVENTION)
+                                    for i in chunk]).astype(np.float32)
                 detections, masks = self._detect_batch(batch, windows)
                 for j, i in enumerate(chunk):
                     results[i] = self._unmold(detections[j].numpy(), masks[j], metas[i], shape)
@@ -256,20 +324,35 @@ class MaskRCNN:
         """One image's padded, normalised detections -> the result dict in its own pixels."""
         keep = detections[:, 4] > 0
         h, w = meta["original_shape"][:2]
-        hp, wp = molded_shape[:2]
-        y0, x0 = meta["window"][:2]
-        boxes = detections[keep, :4] * np.array([hp, wp, hp, wp], dtype=np.float32)
-        boxes = (boxes - np.array([y0, x0, y0, x0])) / meta["scale"]
+        if self.config.BOX_CONVENTION == "matterport":
+            # Normalised to the padded image -> to the window -> the image's integer pixels;
+            # the mask then fills the rounded box, as matterport's unmold_detections.
+            window = normalize_boxes(meta["window"].astype(np.float64), molded_shape[0],
+                                     molded_shape[1], "matterport")
+            shift = np.array([window[0], window[1], window[0], window[1]])
+            span = np.array([window[2] - window[0], window[3] - window[1]] * 2)
+            boxes = np.round(denormalize_boxes((detections[keep, :4] - shift) / span, h, w,
+                                               "matterport"))
+        else:  # continuous pixel coordinates; the mask is pasted with sub-pixel edges
+            hp, wp = molded_shape[:2]
+            y0, x0 = meta["window"][:2]
+            boxes = detections[keep, :4] * np.array([hp, wp, hp, wp], dtype=np.float32)
+            boxes = (boxes - np.array([y0, x0, y0, x0])) / meta["scale"]
         boxes = np.clip(boxes, 0, [h, w, h, w])
         rois = np.round(boxes).astype(np.int32)
         nonempty = (rois[:, 2] > rois[:, 0]) & (rois[:, 3] > rois[:, 1])
         index = np.flatnonzero(keep)[nonempty]
-        pasted = self._paste_fn(tf.gather(masks, index), tf.constant(boxes[nonempty], tf.float32),
-                                tf.constant(h, tf.int32), tf.constant(w, tf.int32))
+        if self.config.BOX_CONVENTION == "matterport":
+            pasted = paste_masks_as_matterport(np.asarray(tf.gather(masks, index)),
+                                               rois[nonempty], h, w)
+        else:
+            pasted = self._paste_fn(tf.gather(masks, index),
+                                    tf.constant(boxes[nonempty], tf.float32),
+                                    tf.constant(h, tf.int32), tf.constant(w, tf.int32)).numpy()
         return {"rois": rois[nonempty],
                 "class_ids": detections[index, 4].astype(np.int32),
                 "scores": detections[index, 5].astype(np.float32),
-                "masks": pasted.numpy()}
+                "masks": pasted}
 
     # ------------------------------------------------------------------ matterport extras
     def get_trainable_layers(self) -> list:

@@ -14,6 +14,7 @@ from ..config import LOSS_NAMES
 from .anchors import normalized_pyramid_anchors
 from .backbone import build_backbone
 from .box_head import build_box_head, mrcnn_bbox_loss, mrcnn_class_loss
+from .conventions import normalize_boxes
 from .detection import refine_detections
 from .fpn import build_fpn
 from .mask_head import build_mask_head, mrcnn_mask_loss, select_class_masks
@@ -80,7 +81,7 @@ class MaskRCNNNetwork(keras.Model):
         """Box head on (B, N, 4) rois -> class logits (B, N, C), deltas (B, N, C, 4)."""
         c = self.config
         batch, count = tf.shape(rois)[0], tf.shape(rois)[1]
-        pooled = pyramid_roi_align(rois, features, image_hw, c.POOL_SIZE)
+        pooled = pyramid_roi_align(rois, features, image_hw, c.POOL_SIZE, c.BOX_CONVENTION)
         pooled = tf.reshape(pooled, [-1, c.POOL_SIZE, c.POOL_SIZE, pooled.shape[-1]])
         logits, deltas = self.box_head(pooled, training=training)
         return (tf.reshape(logits, [batch, count, c.NUM_CLASSES]),
@@ -91,7 +92,7 @@ class MaskRCNNNetwork(keras.Model):
         c = self.config
         batch, count = tf.shape(rois)[0], tf.shape(rois)[1]
         s = c.MASK_POOL_SIZE
-        pooled = pyramid_roi_align(rois, features, image_hw, s)
+        pooled = pyramid_roi_align(rois, features, image_hw, s, c.BOX_CONVENTION)
         logits = self.mask_head(tf.reshape(pooled, [-1, s, s, pooled.shape[-1]]),
                                 training=training)
         return tf.reshape(logits, [batch, count, 2 * s, 2 * s, c.NUM_CLASSES])
@@ -102,9 +103,11 @@ class MaskRCNNNetwork(keras.Model):
         c = self.config
         images = batch["image"]
         hw = tf.cast(tf.shape(images)[1:3], tf.float32)
-        scale = tf.concat([hw, hw], axis=0)
         gt_class_ids = tf.cast(batch["gt_class_ids"], tf.int32)
-        gt_boxes = tf.cast(batch["gt_boxes"], tf.float32) / scale
+        gt_boxes = normalize_boxes(tf.cast(batch["gt_boxes"], tf.float32), hw[0], hw[1],
+                                   c.BOX_CONVENTION)
+        # Padding rows stay zero (the targets treat all-zero boxes as absent).
+        gt_boxes = tf.where((gt_class_ids != 0)[..., None], gt_boxes, 0.0)
         features, rpn_logits, rpn_deltas = self.pyramid(images, training)
         anchors = self.anchors(images)
         rpn_labels, rpn_target_deltas = rpn_targets(anchors, gt_class_ids, gt_boxes, c)

@@ -22,13 +22,23 @@ def aligned_crop_boxes(boxes: tf.Tensor, height: tf.Tensor, width: tf.Tensor,
     return tf.stack([first_y / hd, first_x / wd, last_y / hd, last_x / wd], axis=1)
 
 
+def crop_boxes_for(boxes: tf.Tensor, height, width, crop_size: int,
+                   convention: str) -> tf.Tensor:
+    """The boxes to give ``tf.image.crop_and_resize`` for normalised (N, 4) ``boxes``:
+    matterport's convention passes them as they are (samples from box edge to box edge);
+    "aligned" samples bin centres (``aligned_crop_boxes``)."""
+    if convention == "matterport":
+        return boxes
+    return aligned_crop_boxes(boxes, height, width, crop_size)
+
+
 def roi_align(feature_map: tf.Tensor, boxes: tf.Tensor, box_indices: tf.Tensor,
-              crop_size: int) -> tf.Tensor:
+              crop_size: int, convention: str = "aligned") -> tf.Tensor:
     """(B, H, W, C) map, (N, 4) normalised boxes, (N,) batch indices -> (N, s, s, C)."""
     if feature_map.dtype == tf.bfloat16:  # crop_and_resize has no bfloat16 kernel
         feature_map = tf.cast(feature_map, tf.float32)
     shape = tf.shape(feature_map)
-    crop_boxes = aligned_crop_boxes(boxes, shape[1], shape[2], crop_size)
+    crop_boxes = crop_boxes_for(boxes, shape[1], shape[2], crop_size, convention)
     return tf.image.crop_and_resize(feature_map, crop_boxes, box_indices, [crop_size, crop_size])
 
 
@@ -42,7 +52,8 @@ def pyramid_level(boxes: tf.Tensor, image_height, image_width) -> tf.Tensor:
     return tf.cast(tf.clip_by_value(level, 2.0, 5.0), tf.int32)
 
 
-def pyramid_roi_align(boxes: tf.Tensor, feature_maps, image_shape, pool_size: int) -> tf.Tensor:
+def pyramid_roi_align(boxes: tf.Tensor, feature_maps, image_shape, pool_size: int,
+                      convention: str = "aligned") -> tf.Tensor:
     """Pool (B, N, 4) normalised boxes from [P2, P3, P4, P5] -> (B, N, s, s, C).
 
     Boxes are grouped by level, pooled in one crop_and_resize per level, and put back in
@@ -57,7 +68,7 @@ def pyramid_roi_align(boxes: tf.Tensor, feature_maps, image_shape, pool_size: in
     for i, feature_map in enumerate(feature_maps[:4]):
         ix = tf.reshape(tf.where(tf.equal(level, i + 2)), [-1])
         pooled.append(roi_align(feature_map, tf.gather(flat, ix), tf.gather(batch_index, ix),
-                                pool_size))
+                                pool_size, convention))
         order.append(ix)
     pooled = tf.concat(pooled, axis=0)
     pooled = tf.gather(pooled, tf.argsort(tf.concat(order, axis=0)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from .boxes import box_area, encode_deltas, pairwise_iou
-from .roi_align import aligned_crop_boxes
+from .roi_align import crop_boxes_for
 
 CROWD_IOU = 0.001  # an ROI touching a crowd region this much is not used as background
 
@@ -129,7 +129,7 @@ def _mask_targets(rois, gt_boxes, gt_index, gt_masks, config):
         boxes = tf.stack([(boxes[:, 0] - gt[:, 0]) / gh, (boxes[:, 1] - gt[:, 1]) / gw,
                           (boxes[:, 2] - gt[:, 0]) / gh, (boxes[:, 3] - gt[:, 1]) / gw], axis=1)
     mh, mw = config.MASK_SHAPE
-    crop_boxes = aligned_crop_boxes(boxes, h, w, mh)
+    crop_boxes = crop_boxes_for(boxes, h, w, mh, config.BOX_CONVENTION)
     if mh != mw:
         raise ValueError("MASK_SHAPE must be square")
     crops = tf.image.crop_and_resize(masks, crop_boxes, mask_index, [mh, mw])

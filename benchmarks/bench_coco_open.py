@@ -28,8 +28,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from maskrcnn.data import load_coco  # noqa: E402
 from timing import median_seconds  # noqa: E402
+
+from maskrcnn.data import load_coco  # noqa: E402
 
 WIDTH, HEIGHT = 640, 480
 

@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from maskrcnn.config import Config  # noqa: E402
 from maskrcnn.data.convert import encode_rle  # noqa: E402
-from maskrcnn.data.shapes import ShapesDataset  # noqa: E402
+from maskrcnn.data.readers.shapes import ShapesDataset  # noqa: E402
 from maskrcnn.inference import area_shares, detect_folder  # noqa: E402
 
 
@@ -52,8 +52,8 @@ class BenchConfig(Config):
 
 
 def bench_ours(args, folder: str, warmup: str) -> dict:
+    from maskrcnn import MaskRCNN
     from maskrcnn.inference import load_detector
-    from maskrcnn.model import MaskRCNN
 
     if args.weights:
         model = load_detector(args.weights, config=args.config, min_confidence=args.min_confidence,

@@ -45,10 +45,10 @@ def build_ours(kind, h, w, batch):
     import numpy as np
     import tensorflow as tf
 
+    from maskrcnn import MaskRCNN
     from maskrcnn.config import Config
     from maskrcnn.data.pipeline import BatchLoader
-    from maskrcnn.data.shapes import ShapesDataset
-    from maskrcnn.model import MaskRCNN
+    from maskrcnn.data.readers.shapes import ShapesDataset
     from maskrcnn.training import make_optimizer, set_trainable
 
     class Bench(Config):
@@ -99,7 +99,7 @@ def pipeline_images_per_second(config, h, w, batches=12):
 
     from maskrcnn.data.dataset import Dataset
     from maskrcnn.data.pipeline import BatchLoader
-    from maskrcnn.data.shapes import ShapesDataset
+    from maskrcnn.data.readers.shapes import ShapesDataset
 
     class JpegShapes(ShapesDataset):
         def load_image(self, image_id):

@@ -55,8 +55,8 @@ def main() -> None:
                         "ops of these types in the per-op table")
     args = parser.parse_args()
     kind, h, w, batch = args.case.split(",")
-    from bench_vs_torchvision import build_ours
     import tensorflow as tf
+    from bench_vs_torchvision import build_ours
 
     _, fn = build_ours(kind, int(h), int(w), int(batch))
     fn()

@@ -3,6 +3,9 @@
 ``from maskrcnn import Config, Dataset, MaskRCNN``. The data and evaluation parts import
 without TensorFlow; the model needs it (``pip install 'maskrcnn[cpu]'`` or ``[gpu]``).
 """
+import importlib.abc
+import sys
+
 from .config import Config
 from .data.dataset import Dataset
 from .errors import ConfigError, DatasetError, MaskRCNNError, WeightsError
@@ -14,6 +17,26 @@ __all__ = ["Config", "Dataset", "MaskRCNN", "ConfigError", "DatasetError", "Mask
 
 def __getattr__(name):
     if name == "MaskRCNN":
-        from .model import MaskRCNN
+        from .mask_rcnn import MaskRCNN
         return MaskRCNN
     raise AttributeError(f"module 'maskrcnn' has no attribute {name!r}")
+
+
+# Modules that moved in the redesign; importing one says where its names went.
+MOVED_MODULES = {
+    "maskrcnn.inference_run": "maskrcnn.inference (state.py: run state and resume; run.py)",
+    "maskrcnn.inference_commands": "maskrcnn.cli.detect",
+    "maskrcnn.data.commands": "maskrcnn.cli.data",
+}
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname in MOVED_MODULES:
+            raise ImportError(f"{fullname} moved: use {MOVED_MODULES[fullname]}",
+                              name=fullname)
+        return None
+
+
+if not any(isinstance(f, _MovedModuleFinder) for f in sys.meta_path):
+    sys.meta_path.insert(0, _MovedModuleFinder())

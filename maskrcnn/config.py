@@ -109,6 +109,11 @@ class Config:
     DETECTION_MAX_INSTANCES = 100
     DETECTION_MIN_CONFIDENCE = 0.7
     DETECTION_NMS_THRESHOLD = 0.3
+    # Which (ROI, class) pairs may become detections: "argmax" (matterport: each ROI its most
+    # likely class, none when that is the background, so a threshold below 0.5 adds little
+    # for one class) or "per_class" (torchvision, detectron2: every non-background class of
+    # every ROI with its own probability and box; the ranked list COCO evaluation expects).
+    DETECTION_CLASS_RULE = "argmax"
 
     LEARNING_RATE = 0.001
     LEARNING_MOMENTUM = 0.9
@@ -164,8 +169,9 @@ class Config:
                      "DETECTION_MAX_INSTANCES", "POST_NMS_ROIS_TRAINING",
                      "POST_NMS_ROIS_INFERENCE", "PRE_NMS_LIMIT", "RPN_TRAIN_ANCHORS_PER_IMAGE"):
             value = getattr(self, name)
-            need(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1,
-                 f"{name} must be a positive integer, got {value!r}")
+            positive = (isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+                        and value >= 1)
+            need(positive, f"{name} must be a positive integer, got {value!r}")
         need(self.IMAGE_RESIZE_MODE in RESIZE_MODES,
              f"IMAGE_RESIZE_MODE must be one of {RESIZE_MODES}, got {self.IMAGE_RESIZE_MODE!r}")
         if self.IMAGE_RESIZE_MODE in ("square", "pad64", "pad32"):
@@ -209,6 +215,9 @@ class Config:
              "TRAIN_ROIS_PER_IMAGE * ROI_POSITIVE_RATIO must allow at least one positive ROI")
         need(0 <= self.DETECTION_MIN_CONFIDENCE <= 1,
              f"DETECTION_MIN_CONFIDENCE must be in [0, 1], got {self.DETECTION_MIN_CONFIDENCE}")
+        need(self.DETECTION_CLASS_RULE in ("argmax", "per_class"),
+             f"DETECTION_CLASS_RULE must be 'argmax' or 'per_class', got "
+             f"{self.DETECTION_CLASS_RULE!r}")
         for name in ("DETECTION_NMS_THRESHOLD", "RPN_NMS_THRESHOLD"):
             need(0 < getattr(self, name) <= 1, f"{name} must be in (0, 1]")
         unknown = set(self.LOSS_WEIGHTS) - set(LOSS_NAMES)
@@ -250,7 +259,7 @@ class Config:
         return json.dumps(self.fields(), indent=1, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], default_version: int = CONFIG_VERSION) -> "Config":
+    def from_dict(cls, values: dict[str, Any], default_version: int = CONFIG_VERSION) -> Config:
         """A config whose fields are ``values`` (derived fields are recomputed, not read).
 
         ``values`` without CONFIG_VERSION are taken as ``default_version``: the current one for
@@ -275,14 +284,15 @@ class Config:
         return klass()
 
     @classmethod
-    def from_json(cls, text: str, default_version: int = CONFIG_VERSION) -> "Config":
+    def from_json(cls, text: str, default_version: int = CONFIG_VERSION) -> Config:
         try:
             values = json.loads(text)
         except json.JSONDecodeError as err:
             raise ConfigError(f"config JSON is malformed at line {err.lineno} column "
                               f"{err.colno}: {err.msg}") from None
         if not isinstance(values, dict):
-            raise ConfigError(f"config JSON must be an object of fields, got {type(values).__name__}")
+            raise ConfigError(f"config JSON must be an object of fields, got "
+                              f"{type(values).__name__}")
         return cls.from_dict(values, default_version)
 
     def display(self) -> None:

@@ -9,36 +9,11 @@ import os
 import time
 from dataclasses import dataclass
 
-
-from .config import Config
-from .data.shapes import ShapesDataset
+from .data import ShapesDataset
 from .data.transforms import extract_bboxes
+from .presets import ShapesConfig
 
-
-class ShapesConfig(Config):
-    """A small, CPU-sized Mask R-CNN for 128 x 128 shapes images (3 classes)."""
-    NAME = "shapes"
-    NUM_CLASSES = 1 + 3
-    BACKBONE = "small"
-    IMAGES_PER_GPU = 8
-    IMAGE_MIN_DIM = 128
-    IMAGE_MAX_DIM = 128
-    TOP_DOWN_PYRAMID_SIZE = 64
-    RPN_HEAD_CHANNELS = 64
-    FPN_CLASSIF_FC_LAYERS_SIZE = 256
-    MASK_HEAD_CHANNELS = 32
-    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
-    RPN_TRAIN_ANCHORS_PER_IMAGE = 128
-    PRE_NMS_LIMIT = 1000
-    POST_NMS_ROIS_TRAINING = 256
-    POST_NMS_ROIS_INFERENCE = 128
-    TRAIN_ROIS_PER_IMAGE = 32
-    MAX_GT_INSTANCES = 8
-    DETECTION_MIN_CONFIDENCE = 0.5
-    TRAIN_BN = True
-    LEARNING_RATE = 0.02
-    STEPS_PER_EPOCH = 100
-    VALIDATION_STEPS = 3
+__all__ = ["ShapesConfig", "DemoResult", "run_demo"]  # ShapesConfig: its old home
 
 
 @dataclass
@@ -60,7 +35,7 @@ def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int =
     epochs runs at a tenth of the learning rate (matterport's last-stage recipe)."""
     from . import visualize
     from .evaluation import evaluate_model
-    from .model import MaskRCNN
+    from .mask_rcnn import MaskRCNN
 
     start = time.time()
 
@@ -78,12 +53,11 @@ def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int =
     test_set = ShapesDataset(test_images, size, size, seed=seed + 2)
     model = MaskRCNN("training", config, model_dir)
     first = max(1, epochs - max(1, epochs // 4)) if epochs > 1 else 1
+    stages = [("all", first, config.LEARNING_RATE)]
+    if epochs > first:
+        stages.append(("all", epochs, config.LEARNING_RATE / 10))
     history: dict[str, list] = {}
-    for stage_epochs, lr in ((first, config.LEARNING_RATE), (epochs, config.LEARNING_RATE / 10)):
-        if stage_epochs <= model.epoch:
-            continue
-        h = model.train(train_set, val_set, learning_rate=lr, epochs=stage_epochs, layers="all",
-                        verbose=verbose)
+    for h in model.train_schedule(train_set, val_set, stages, verbose=verbose):
         for key, values in h.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
     checkpoint = model.find_last()
@@ -96,8 +70,8 @@ def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int =
     visualize.side_by_side(images, gts, model.detect(images), test_set.class_names,
                            save_path=os.path.join(output_dir, "demo_detections.png"),
                            figsize=(8, 4 * len(shown)))
-    visualize.plot_loss_history(history, title="Shapes demo: losses per epoch",
-                                save_path=os.path.join(output_dir, "demo_loss.png"))
+    visualize.plot_losses(history, title="Shapes demo: losses per epoch",
+                          save_path=os.path.join(output_dir, "demo_loss.png"))
     segm_ap = float(evaluation.coco_segm.summary["AP"].iloc[0])
     return DemoResult(evaluation.mAP50, evaluation.mAP, segm_ap, checkpoint,
                       time.time() - start, history, evaluation)

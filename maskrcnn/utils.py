@@ -2,18 +2,34 @@
 
 Each name is the project's own implementation, imported from where it lives.
 """
+from .checkpoint.download import download_trained_weights
 from .data.dataset import Dataset
-from .data.transforms import (compose_image_meta, expand_mask, extract_bboxes, minimize_mask,
-                              mold_image, parse_image_meta, resize, resize_image, resize_mask,
-                              unmold_image)
-from .evaluation.voc import (compute_ap, compute_ap_range, compute_iou, compute_matches,
-                             compute_overlaps, compute_overlaps_masks, compute_recall,
-                             trim_zeros)
-from .model.anchors import level_anchors as generate_anchors
-from .model.conventions import denormalize_boxes as _denormalize
-from .model.conventions import normalize_boxes as _normalize
-from .model.anchors import pyramid_anchors
-from .weights import download_trained_weights
+from .data.transforms import (
+    compose_image_meta,
+    expand_mask,
+    extract_bboxes,
+    minimize_mask,
+    mold_image,
+    parse_image_meta,
+    resize,
+    resize_image,
+    resize_mask,
+    unmold_image,
+)
+from .evaluation.voc import (
+    compute_ap,
+    compute_ap_range,
+    compute_iou,
+    compute_matches,
+    compute_overlaps,
+    compute_overlaps_masks,
+    compute_recall,
+    trim_zeros,
+)
+from .modeling.anchors import level_anchors as generate_anchors
+from .modeling.anchors import pyramid_anchors
+from .modeling.conventions import denormalize_boxes as _denormalize
+from .modeling.conventions import normalize_boxes as _normalize
 
 __all__ = ["Dataset", "compose_image_meta", "expand_mask", "extract_bboxes", "minimize_mask",
            "mold_image", "parse_image_meta", "resize", "resize_image", "resize_mask",

@@ -10,7 +10,7 @@ import pytest
 from maskrcnn.config import CONFIG_VERSION, Config
 from maskrcnn.data.transforms import resize_image
 from maskrcnn.errors import ConfigError
-from maskrcnn.model.conventions import denormalize_boxes, normalize_boxes
+from maskrcnn.modeling.conventions import denormalize_boxes, normalize_boxes
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -89,7 +89,7 @@ def test_v1_checkpoint_has_no_version(v1):
 
 
 def test_v1_checkpoint_detects_as_before(v1):
-    from maskrcnn.model import MaskRCNN
+    from maskrcnn import MaskRCNN
     path, recorded = v1
     model = MaskRCNN.from_checkpoint(path)
     assert model.config.BOX_CONVENTION == "aligned"
@@ -104,7 +104,7 @@ def test_v1_checkpoint_detects_as_before(v1):
 
 
 def test_v1_checkpoint_in_a_matterport_model_warns(v1, tiny_config):
-    from maskrcnn.model import MaskRCNN
+    from maskrcnn import MaskRCNN
     config = Config.from_json(h5py.File(v1[0], "r").attrs["maskrcnn_config"],
                               default_version=1)
     config.BOX_CONVENTION = "matterport"

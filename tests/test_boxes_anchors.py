@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from maskrcnn.model.anchors import level_anchors, pyramid_anchors
-from maskrcnn.model.boxes import clip_boxes, decode_deltas, encode_deltas, pairwise_iou
+from maskrcnn.modeling.anchors import level_anchors, pyramid_anchors
+from maskrcnn.modeling.boxes import clip_boxes, decode_deltas, encode_deltas, pairwise_iou
 
 STD = np.array([0.1, 0.1, 0.2, 0.2])
 
@@ -57,3 +57,18 @@ def test_anchor_count_and_positions(tiny_config):
     wide = level_anchors(8, [2], (1, 1), 4)[0]
     h, w = wide[2] - wide[0], wide[3] - wide[1]
     assert w / h == pytest.approx(2) and w * h == pytest.approx(64)
+
+
+@pytest.mark.parametrize("convention", ["matterport", "aligned"])
+def test_graph_anchors_equal_the_numpy_anchors_bit_for_bit(convention):
+    """One traced graph for every image size: its anchors must be the numpy ones exactly."""
+    import tensorflow as tf
+    from conftest import TinyConfig
+
+    from maskrcnn.modeling.anchors import graph_anchors, normalized_pyramid_anchors
+    config = TinyConfig()
+    config.BOX_CONVENTION = convention
+    traced = tf.function(lambda hw: graph_anchors(config, hw))
+    for hw in [(64, 64), (96, 160), (37, 51), (800, 1024)]:
+        np.testing.assert_array_equal(traced(tf.constant(hw)).numpy(),
+                                      normalized_pyramid_anchors(config, hw))

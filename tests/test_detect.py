@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from maskrcnn.model.conventions import normalize_boxes
-from maskrcnn.model.detection import refine_detections
-from maskrcnn.model.mask_head import paste_masks
+from maskrcnn.modeling.detection import refine_detections
+from maskrcnn.modeling.mask_head import paste_masks
 
 
 def test_paste_masks_round_trip():
@@ -48,6 +47,30 @@ def test_refine_detections_per_class_nms_and_threshold(tiny_config):
     assert out.shape == (tiny_config.DETECTION_MAX_INSTANCES, 6)
 
 
+def test_per_class_rule_makes_every_class_of_a_roi_a_candidate(tiny_config):
+    """DETECTION_CLASS_RULE="per_class": a ROI at 0.45 object / 0.4 background gives a
+    detection of its second class too (argmax gives only the first), each with its own
+    probability and its own class's box; background is never a candidate."""
+    tiny_config.DETECTION_MIN_CONFIDENCE = 0.2
+    rois = tf.constant([[[0.1, 0.1, 0.5, 0.5], [0.6, 0.6, 0.9, 0.9]]])
+    probs = np.array([[0.15, 0.45, 0.35, 0.05], [0.7, 0.1, 0.1, 0.1]], np.float32)
+    logits = tf.constant(np.log(probs)[None])
+    deltas = np.zeros([1, 2, 4, 4], np.float32)
+    deltas[0, 0, 2] = [1.0, 0.0, 0.0, 0.0]  # class 2's box moves down by 0.1 * 0.4
+    window = tf.constant([[0.0, 0.0, 1.0, 1.0]])
+    tiny_config.DETECTION_CLASS_RULE = "argmax"
+    argmax = refine_detections(rois, logits, tf.constant(deltas), window, tiny_config)[0]
+    tiny_config.DETECTION_CLASS_RULE = "per_class"
+    per_class = refine_detections(rois, logits, tf.constant(deltas), window, tiny_config)[0]
+    argmax, per_class = argmax.numpy(), per_class.numpy()
+    assert argmax[argmax[:, 4] > 0][:, 4].tolist() == [1]
+    kept = per_class[per_class[:, 4] > 0]
+    assert kept[:, 4].tolist() == [1, 2]
+    np.testing.assert_allclose(kept[:, 5], [0.45, 0.35], rtol=1e-5)
+    np.testing.assert_allclose(kept[0, :4], [0.1, 0.1, 0.5, 0.5], atol=1e-6)
+    np.testing.assert_allclose(kept[1, :4], [0.14, 0.1, 0.54, 0.5], atol=1e-6)
+
+
 def check_result(result, shape):
     h, w = shape[:2]
     n = len(result["class_ids"])
@@ -79,24 +102,23 @@ def test_detect_contract_on_images_of_any_kind(trained_tiny):
 def test_detections_are_in_original_image_coordinates(trained_tiny):
     """The same picture at twice the size gives boxes twice as large."""
     model, _ = trained_tiny
-    from maskrcnn.data.shapes import ShapesDataset
+    from maskrcnn.data.readers.shapes import ShapesDataset
     image = ShapesDataset(1, 64, 64, seed=9).load_image(0)
     big = np.kron(image, np.ones((2, 2, 1), np.uint8))  # 128 x 128, resized back to 64
     molded, metas = model.mold_inputs([image, big])
     np.testing.assert_array_equal(molded[0], molded[1])  # the graph sees the same input
     assert metas[1]["scale"] == 0.5
     # One graph run, mapped back to each original image as detect() does.
-    shape = molded[0].shape
-    window = normalize_boxes(metas[0]["window"].astype(np.float64), shape[0], shape[1],
-                             model.config.BOX_CONVENTION).astype(np.float32)[None]
-    detections, masks = model._detect_batch(molded[0][None], window)
+    predictor = model.predictor
+    window = predictor.normalized_window(metas[0])[None]
+    detections, masks = predictor.run_graph(molded[0][None], window)
     detections = detections[0].numpy()
-    small_r, big_r = (model._unmold(detections, masks[0], meta, shape) for meta in metas)
+    small_r, big_r = (predictor.unmold(detections, masks[0], meta) for meta in metas)
     assert len(small_r["scores"]) > 0
     # Each detection unmolded alone, so that the two images' results pair by construction
     # (a box that rounds to nothing at 64 px is dropped there only).
     for k in np.flatnonzero(detections[:, 4] > 0):
-        one_small, one_big = (model._unmold(detections[k:k + 1], masks[0][k:k + 1], meta, shape)
+        one_small, one_big = (predictor.unmold(detections[k:k + 1], masks[0][k:k + 1], meta)
                               for meta in metas)
         if len(one_small["scores"]) == 0:
             continue
@@ -125,7 +147,7 @@ def test_zero_detections(trained_tiny):
 
 def tiny_detector(model):
     """A fresh detect graph (the threshold is read when the graph is traced)."""
-    from maskrcnn.model import MaskRCNN
+    from maskrcnn import MaskRCNN
     fresh = MaskRCNN("inference", model.config, model.model_dir)
     fresh.keras_model.set_weights(model.keras_model.get_weights())
     return fresh.detect([np.zeros((64, 64, 3), np.uint8)])[0]

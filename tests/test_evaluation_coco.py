@@ -11,10 +11,15 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from maskrcnn.data.convert import dataset_to_coco
-from maskrcnn.data.shapes import ShapesDataset
-from maskrcnn.evaluation import (compute_ap, evaluate_coco, evaluate_model, format_table,
-                                 results_to_coco)
+from maskrcnn.data.readers.shapes import ShapesDataset
 from maskrcnn.data.transforms import extract_bboxes
+from maskrcnn.evaluation import (
+    compute_ap,
+    evaluate_coco,
+    evaluate_model,
+    format_table,
+    results_to_coco,
+)
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +261,33 @@ def test_evaluate_model_rejects_bad_output(dataset):
         evaluate_model(WrongSize(), dataset, limit=1, verbose=False)
     with pytest.raises(ValueError, match="not in the dataset"):
         evaluate_model(WrongSize(), dataset, image_ids=[42], verbose=False)
+
+
+def test_evaluate_model_scores_the_ranked_list_below_the_operating_threshold(dataset):
+    """A model with a config detects at min_confidence during evaluation (the full ranked
+    list for AP), its threshold comes back afterwards, and the confusion matrix and n_pred
+    count only the detections at the operating threshold."""
+    class Configured(GroundTruthDetector):
+        class config:  # noqa: N801  (what evaluate_model reads of a model's config)
+            DETECTION_MIN_CONFIDENCE = 0.7
+
+        def detect(self, images):
+            self.thresholds = getattr(self, "thresholds", []) + [
+                self.config.DETECTION_MIN_CONFIDENCE]
+            out = []
+            for r in super().detect(images):
+                scores = np.linspace(0.95, 0.1, len(r["scores"])).astype(np.float32)
+                keep = scores >= self.config.DETECTION_MIN_CONFIDENCE
+                out.append({"rois": r["rois"][keep], "class_ids": r["class_ids"][keep],
+                            "scores": scores[keep], "masks": r["masks"][..., keep]})
+            return out
+
+    model = Configured(dataset)
+    low = evaluate_model(model, dataset, verbose=False)
+    assert set(model.thresholds) == {0.05} and model.config.DETECTION_MIN_CONFIDENCE == 0.7
+    as_configured = evaluate_model(Configured(dataset), dataset, verbose=False,
+                                   min_confidence=None)
+    assert low.mAP50 == 1.0 and as_configured.mAP50 < 1.0  # perfect once nothing is cut
+    assert low.coco_segm.stats["AP"] > as_configured.coco_segm.stats["AP"]
+    np.testing.assert_array_equal(low.confusion, as_configured.confusion)
+    assert (low.per_image["n_pred"] == as_configured.per_image["n_pred"]).all()

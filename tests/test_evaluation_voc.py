@@ -4,12 +4,22 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from maskrcnn.evaluation import (IGNORED, compute_ap, compute_ap_range, compute_confusion_matrix,
-                                 compute_iou, compute_matches, compute_overlaps,
-                                 compute_overlaps_masks, compute_recall, evaluate_image,
-                                 trim_zeros)
+from maskrcnn.evaluation import (
+    IGNORED,
+    compute_ap,
+    compute_ap_range,
+    compute_confusion_matrix,
+    compute_iou,
+    compute_matches,
+    compute_overlaps,
+    compute_overlaps_masks,
+    compute_recall,
+    evaluate_image,
+    trim_zeros,
+)
 
 HW = (40, 40)
 

@@ -1,13 +1,12 @@
 """Export: a Keras 3 .weights.h5 and a SavedModel each load back with identical detections."""
 import numpy as np
 import pytest
+from conftest import TinyConfig
 
-from maskrcnn.data.shapes import ShapesDataset
+from maskrcnn import MaskRCNN
+from maskrcnn.data.readers.shapes import ShapesDataset
 from maskrcnn.errors import WeightsError
 from maskrcnn.export import load_saved_model
-from maskrcnn.model import MaskRCNN
-
-from conftest import TinyConfig
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def test_keras3_weights_round_trip(model_and_images, tmp_path):
     path = model.export(str(tmp_path / "tiny.weights.h5"), format="weights")
     other = MaskRCNN("inference", TinyConfig(), str(tmp_path))
     assert other.load_weights(path) is None
-    assert_same(other.detect(images), expected)
+    assert_same(other.detect(images), expected, score_tolerance=1e-6)
     with pytest.raises(WeightsError, match=".weights.h5"):
         model.export(str(tmp_path / "tiny.h5"), format="weights")
 
@@ -57,8 +56,41 @@ def test_saved_model_round_trip(model_and_images, tmp_path):
     assert_same(served.detect(images), expected, score_tolerance=1e-6)
     signature = served.loaded.signatures["serving_default"]
     spec = signature.structured_input_signature[1]
-    assert spec["images"].shape.as_list() == [None, 64, 64, 3]
+    assert spec["images"].shape.as_list() == [None, None, None, 3]  # any padded size
     assert spec["images"].dtype == tf.uint8
     assert sorted(signature.structured_outputs) == ["detections", "masks"]
     with pytest.raises(WeightsError, match="no SavedModel"):
         load_saved_model(str(tmp_path))
+
+
+@pytest.mark.parametrize("mode", ["crop", "pad64"])
+def test_saved_model_detects_images_of_any_size(mode, tmp_path):
+    """Anchors come from the image shape in the graph: one export serves every size (crop
+    mode used to export a fixed square and fail on the first non-square image)."""
+    import keras
+
+    class Config(TinyConfig):
+        IMAGE_RESIZE_MODE = mode
+
+    keras.utils.set_random_seed(7)
+    model = MaskRCNN("inference", Config(), "unused")
+    images = [ShapesDataset(1, h, w, seed=s).load_image(0)
+              for h, w, s in ((64, 64, 1), (48, 100, 2), (130, 70, 3))]
+    expected = model.detect(images)
+    assert len({r["masks"].shape[:2] for r in expected}) == 3
+    served = load_saved_model(model.export(str(tmp_path / mode)))
+    assert_same(served.detect(images), expected, score_tolerance=1e-5)
+
+
+def test_config_changed_after_the_first_detect_takes_effect(model_and_images):
+    model, images, expected = model_and_images
+    scores = np.concatenate([r["scores"] for r in expected])
+    cut = float(np.median(scores))
+    old = model.config.DETECTION_MIN_CONFIDENCE
+    model.config.DETECTION_MIN_CONFIDENCE = cut
+    try:
+        results = model.detect(images)
+    finally:
+        model.config.DETECTION_MIN_CONFIDENCE = old
+    kept = np.concatenate([r["scores"] for r in results])
+    assert 0 < len(kept) < len(scores) and kept.min() >= cut

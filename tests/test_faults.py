@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 from conftest import TinyConfig
 
-from maskrcnn.data.shapes import ShapesDataset
+from maskrcnn import MaskRCNN
+from maskrcnn.checkpoint.h5 import _Arrays, save_weights_h5
+from maskrcnn.checkpoint.info import checkpoint_is_finite, read_checkpoint_info
+from maskrcnn.data.readers.shapes import ShapesDataset
 from maskrcnn.errors import (
     DatasetError,
     DiskFullError,
@@ -18,14 +21,7 @@ from maskrcnn.errors import (
     TrainingDivergedError,
     WeightsError,
 )
-from maskrcnn.model import MaskRCNN
-from maskrcnn.training import DivergenceGuard
-from maskrcnn.weights import (
-    _Arrays,
-    checkpoint_is_finite,
-    read_checkpoint_info,
-    save_weights_h5,
-)
+from maskrcnn.trainer import DivergenceGuard
 
 
 @pytest.fixture(scope="module")
@@ -188,11 +184,11 @@ def test_disk_full_while_saving_says_so_and_keeps_the_previous_file(model, tmp_p
     elif where == "open":
         def refuse(*args, **kwargs):
             raise full
-        monkeypatch.setattr("maskrcnn.weights.h5py.File", refuse)
+        monkeypatch.setattr("maskrcnn.checkpoint.h5.h5py.File", refuse)
     else:
         def refuse(*args, **kwargs):
             raise full
-        monkeypatch.setattr("maskrcnn.weights.os.replace", refuse)
+        monkeypatch.setattr("maskrcnn.checkpoint.h5.os.replace", refuse)
     other = str(tmp_path / "run" / "mask_rcnn_tiny_0002.h5")
     for target in (path, other):  # overwriting the same name, and a new epoch
         with pytest.raises(DiskFullError, match="disk is full") as err:
@@ -208,7 +204,7 @@ def test_disk_full_while_saving_says_so_and_keeps_the_previous_file(model, tmp_p
 def test_other_write_errors_are_weights_errors(model, tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError(errno.EACCES, "Permission denied")
-    monkeypatch.setattr("maskrcnn.weights.h5py.File", refuse)
+    monkeypatch.setattr("maskrcnn.checkpoint.h5.h5py.File", refuse)
     with pytest.raises(WeightsError, match="cannot write") as err:
         model.save_weights(str(tmp_path / "w.h5"))
     assert not isinstance(err.value, DiskFullError)

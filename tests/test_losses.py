@@ -1,9 +1,9 @@
 import numpy as np
 import tensorflow as tf
 
-from maskrcnn.model.box_head import mrcnn_bbox_loss, mrcnn_class_loss
-from maskrcnn.model.mask_head import mrcnn_mask_loss
-from maskrcnn.model.rpn import rpn_bbox_loss, rpn_class_loss
+from maskrcnn.modeling.box_head import mrcnn_bbox_loss, mrcnn_class_loss
+from maskrcnn.modeling.mask_head import mrcnn_mask_loss
+from maskrcnn.modeling.rpn import rpn_bbox_loss, rpn_class_loss
 
 BIG = 50.0  # logits this confident make cross-entropy ~exp(-50)
 

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from maskrcnn import Config
-from maskrcnn.model import MaskRCNN
-from maskrcnn.model.detection import refine_detections
-from maskrcnn.model.proposals import generate_proposals
+from maskrcnn import Config, MaskRCNN
+from maskrcnn.modeling.detection import refine_detections
+from maskrcnn.modeling.proposals import generate_proposals
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures",
                        "matterport-parity")

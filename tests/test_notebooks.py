@@ -1,5 +1,6 @@
-"""The notebooks: committed without outputs, up to date with their generator, and each one runs
-top to bottom in smoke mode (synthetic shapes, tiny sizes) without a cell error.
+"""The notebooks: committed without outputs, exactly what notebooks/build.py writes from their
+sources in notebooks/src/, a title cell that renders, and each one runs top to bottom in smoke
+mode (synthetic shapes, the tiny preset) without a cell error.
 
 Each run starts a python3 kernel in notebooks/ (as Jupyter does) with MASKRCNN_SMOKE=1 and
 writes everything (checkpoints, logs, detections) to a temporary MASKRCNN_WORKDIR; nothing is
@@ -35,19 +36,54 @@ def test_committed_without_outputs(name):
     assert 'SMOKE = os.environ.get("MASKRCNN_SMOKE", "0") == "1"' in first_code
 
 
-def test_notebooks_match_their_generator():
-    path = NOTEBOOK_DIR / "make_notebooks.py"
-    if not path.exists():
-        pytest.skip("no generator")
-    spec = importlib.util.spec_from_file_location("make_notebooks", path)
+def _builder():
+    spec = importlib.util.spec_from_file_location("notebook_build", NOTEBOOK_DIR / "build.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_notebooks_are_what_the_builder_writes():
+    """Rebuilding from notebooks/src/ gives the committed files byte for byte."""
+    build = _builder()
+    assert sorted(build.NOTEBOOKS) == sorted(NOTEBOOKS)
     for name in NOTEBOOKS:
-        text = nbformat.writes(module.build(name))
-        assert text.strip() == (NOTEBOOK_DIR / name).read_text(encoding="utf-8").strip(), \
-            f"{name} differs from make_notebooks.py: run python notebooks/make_notebooks.py"
+        text = nbformat.writes(build.build(name)) + "\n"
+        assert text == (NOTEBOOK_DIR / name).read_text(encoding="utf-8"), \
+            f"{name} differs from notebooks/src/: run python notebooks/build.py"
+    assert build.main(["--check"]) == 0
 
 
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_first_cell_is_a_title_that_renders(name):
+    """Cell 0 is markdown with a level-1 title, and none of its lines is indented by four
+    spaces (Markdown would show that paragraph as code)."""
+    cell = _read(name).cells[0]
+    assert cell.cell_type == "markdown"
+    assert cell.source.startswith("# ")
+    assert [line for line in cell.source.splitlines() if line.startswith("    ")] == []
+    assert f"notebooks/{name})" in cell.source, "the Colab badge opens this notebook"
+
+
+def test_builder_reads_percent_cells(tmp_path, monkeypatch):
+    build = _builder()
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "shared.py").write_text("# notes\n# %%\nshared = 1\n")
+    (tmp_path / "demo.py").write_text(
+        "# notes before the first cell are dropped\n\n"
+        "# %% [markdown]\n# # Title\n#\n# text\n\n"
+        "# %include common/shared.py\n\n"
+        "# %%\nif True:\n    # %matplotlib inline\n    x = 1  # a comment stays\n")
+    monkeypatch.setattr(build, "SOURCES", tmp_path)
+    cells = build.build("demo.ipynb").cells
+    assert [c.cell_type for c in cells] == ["markdown", "code", "code"]
+    assert cells[0].source == "# Title\n\ntext"
+    assert cells[1].source == "shared = 1"
+    assert cells[2].source == "if True:\n    %matplotlib inline\n    x = 1  # a comment stays"
+    assert [c.id for c in cells] == ["demo-00", "demo-01", "demo-02"]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_runs_in_smoke_mode(name, tmp_path, monkeypatch):
     monkeypatch.setenv("MASKRCNN_SMOKE", "1")

@@ -9,10 +9,12 @@ import pytest
 import tensorflow as tf
 from conftest import TinyConfig
 
+from maskrcnn import trainer
 from maskrcnn.config import Config
 from maskrcnn.errors import ConfigError
-from maskrcnn.model import mask_rcnn, precise_bn
-from maskrcnn.model.batch_norm import BatchNorm, conv_bn
+from maskrcnn.modeling import precise_bn
+from maskrcnn.modeling.batch_norm import BatchNorm, conv_bn
+from maskrcnn.modeling.network import leaf_layers_of
 
 
 def _conv_bn_model():
@@ -26,8 +28,7 @@ def _conv_bn_model():
 def test_recomputed_statistics_are_the_average_batch_statistics():
     keras.utils.set_random_seed(0)
     model = _conv_bn_model()
-    bn_a, bn_b = model.get_layer("bn_a"), model.get_layer("bn_b")
-    conv_a = model.get_layer("conv_a")
+    conv_a, bn_a, _, bn_b = leaf_layers_of(model)
     rng = np.random.default_rng(0)
     batches = [(rng.normal(size=(2, 6, 6, 3)) * (1 + i) + i).astype(np.float32)
                for i in range(6)]
@@ -127,16 +128,16 @@ class Snapshot(keras.callbacks.Callback):
 
 @pytest.fixture(scope="module")
 def trained_one_image(tmp_path_factory):
-    from maskrcnn.data.shapes import ShapesDataset
-    from maskrcnn.model import MaskRCNN
+    from maskrcnn import MaskRCNN
+    from maskrcnn.data.readers.shapes import ShapesDataset
 
     keras.utils.set_random_seed(5)
     model = MaskRCNN("training", OneImageConfig(), str(tmp_path_factory.mktemp("logs")))
     data = ShapesDataset(8, 64, 64, seed=3)
     snapshot = Snapshot(precise_bn.batch_norm_layers(model, trained_only=False))
     with pytest.MonkeyPatch.context() as patch:  # the same image order in every run
-        patch.setattr(mask_rcnn, "make_training_dataset",
-                      functools.partial(mask_rcnn.make_training_dataset, seed=5))
+        patch.setattr(trainer, "make_training_dataset",
+                      functools.partial(trainer.make_training_dataset, seed=5))
         model.train(data, None, learning_rate=0.02, epochs=1, layers="all", verbose=0,
                     custom_callbacks=[snapshot])
     return model, data, snapshot
@@ -149,7 +150,7 @@ def _losses(network, batch, training):
 
 
 def test_train_recomputes_and_rewrites_the_last_checkpoint(trained_one_image):
-    from maskrcnn.model import MaskRCNN
+    from maskrcnn import MaskRCNN
 
     model, data, snapshot = trained_one_image
     layers = precise_bn.batch_norm_layers(model, trained_only=False)
@@ -165,7 +166,7 @@ def test_train_recomputes_and_rewrites_the_last_checkpoint(trained_one_image):
     # ...and the last checkpoint holds them.
     loaded = MaskRCNN("inference", OneImageConfig(), model.model_dir)
     loaded.load_weights(model.find_last())
-    for b, (mean, var) in zip(precise_bn.batch_norm_layers(loaded, trained_only=False),
+    for b, (_, var) in zip(precise_bn.batch_norm_layers(loaded, trained_only=False),
                               recomputed):
         np.testing.assert_allclose(b.moving_variance.numpy(), var, rtol=1e-6)
 

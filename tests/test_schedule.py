@@ -4,14 +4,13 @@ import os
 import keras
 import numpy as np
 import pytest
-
-from maskrcnn.data.shapes import ShapesDataset
-from maskrcnn.errors import ConfigError
-from maskrcnn.model import MaskRCNN
-from maskrcnn.training import LearningRateWarmup, Stage, as_stages, coco_schedule
-from maskrcnn.weights import read_checkpoint_info
-
 from conftest import TinyConfig
+
+from maskrcnn import MaskRCNN
+from maskrcnn.checkpoint.info import read_checkpoint_info
+from maskrcnn.data.readers.shapes import ShapesDataset
+from maskrcnn.errors import ConfigError
+from maskrcnn.trainer import LearningRateWarmup, Stage, as_stages, coco_schedule
 
 
 def test_stages_are_checked():

@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from maskrcnn.config import Config
-from maskrcnn.model.targets import detection_targets, rpn_targets
+from maskrcnn.modeling.targets import detection_targets, rpn_targets
 
 
 class TargetConfig(Config):

@@ -4,17 +4,18 @@ import os
 import numpy as np
 import pytest
 
-from maskrcnn.data.shapes import ShapesDataset
+from maskrcnn import MaskRCNN
+from maskrcnn.checkpoint.info import read_checkpoint_info
+from maskrcnn.data.readers.shapes import ShapesDataset
 from maskrcnn.errors import ConfigError, DatasetError
-from maskrcnn.model import MaskRCNN
-from maskrcnn.weights import read_checkpoint_info
 
 
 def test_loss_goes_down_on_a_fixed_batch(tiny_config):
     """A few steps on the same images lower the total loss."""
     import tensorflow as tf
+
     from maskrcnn.data.pipeline import make_training_dataset
-    from maskrcnn.training import make_optimizer, set_trainable
+    from maskrcnn.trainer import make_optimizer, set_trainable
 
     tf.random.set_seed(0)
     model = MaskRCNN("training", tiny_config, "unused")
@@ -42,7 +43,6 @@ def test_train_writes_checkpoints_with_config_and_classes(trained_tiny, tiny_con
     info = read_checkpoint_info(path)
     assert info["epoch"] == 1 and info["class_names"] == ["BG", "square", "circle", "triangle"]
     assert '"NUM_CLASSES": 4' in info["config"]
-    assert os.listdir(os.path.dirname(path))  # TensorBoard logs beside it
     assert any(n.startswith("train") for n in os.listdir(os.path.dirname(path)))
 
 
@@ -54,8 +54,10 @@ def test_save_load_gives_identical_detections(trained_tiny, tmp_path):
     other.load_weights(path, by_name=True)
     after = other.detect(images)
     for a, b in zip(before, after):
-        for key in ("rois", "class_ids", "scores", "masks"):
+        for key in ("rois", "class_ids", "masks"):
             np.testing.assert_array_equal(a[key], b[key])
+        # Two traces of one graph (other static shapes) may round a score by an ulp.
+        np.testing.assert_allclose(a["scores"], b["scores"], rtol=0, atol=1e-6)
     assert other.class_names == model.class_names
 
 
@@ -156,3 +158,22 @@ def test_pad32_images_train_and_detect(tiny_config):
     assert molded[0].shape[:2] == (96, 160)  # resized to 75x160, padded (pad64: 128x192)
     (result,) = model.detect([image])
     assert result["masks"].shape[:2] == (70, 150)
+
+
+def test_heads_on_weights_never_loaded_warn(tiny_config, tmp_path, monkeypatch):
+    """layers="heads" on a random backbone is almost always a mistake (issue 20: the CLI did
+    it by default): it trains, but says so; after a load it does not."""
+    from maskrcnn import trainer
+    monkeypatch.setattr(trainer.Trainer, "set_trainable", lambda self, layers: [])
+    model = MaskRCNN("training", tiny_config, str(tmp_path))
+    monkeypatch.setattr(model.keras_model, "fit", lambda *a, **k: None)
+    monkeypatch.setattr(trainer, "recompute_after_training", lambda *a, **k: {})
+    data = ShapesDataset(2, 64, 64)
+    with pytest.warns(UserWarning, match="frozen, random backbone"):
+        model.train(data, None, 0.01, 1, "heads", verbose=0)
+    model.epoch = 0
+    model.checkpointer.loaded_from = "start.h5"
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.train(data, None, 0.01, 1, "heads", verbose=0)

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from maskrcnn import weights
+from maskrcnn.checkpoint import download as weights
 from maskrcnn.errors import WeightsError
 
 

@@ -3,12 +3,12 @@ the same backbone outputs. The Keras model is built with weights=None, randomise
 locally; nothing is downloaded."""
 import numpy as np
 import pytest
-
-from maskrcnn.errors import WeightsError
-from maskrcnn.model import MaskRCNN
-from maskrcnn.weights import imagenet_weights_path, keras_resnet_layer_name
-
 from conftest import TinyConfig
+
+from maskrcnn import MaskRCNN
+from maskrcnn.checkpoint.imagenet import imagenet_weights_path, keras_resnet_layer_name
+from maskrcnn.errors import WeightsError
+from maskrcnn.modeling.network import leaf_layers_of
 
 KERAS_STAGE_OUTPUTS = ["conv2_block3_out", "conv3_block4_out", "conv4_block6_out",
                        "conv5_block3_out"]
@@ -61,7 +61,7 @@ def test_imagenet_mapping_gives_equal_backbone_outputs(keras_resnet50, tmp_path,
     monkeypatch.setenv("MASKRCNN_CACHE", str(tmp_path / "cache"))
     model = MaskRCNN("training", ImagenetConfig(), str(tmp_path))
     report = model.init_weights("imagenet", path=weights_file, verbose=0)
-    backbone_layers = [l.name for l in model.keras_model.backbone.layers if l.weights]
+    backbone_layers = [layer.name for layer in leaf_layers_of(model.keras_model.backbone)]
     assert sorted(report.loaded) == sorted(backbone_layers) and len(backbone_layers) == 106
     assert "fpn_c5p5" in report.missing and "rpn_conv_shared" in report.missing
     assert report.unused_in_file == []
@@ -89,10 +89,10 @@ def test_stem_pooling_offset_at_multiples_of_64(keras_resnet50, tmp_path, monkey
     keras_model, weights_file = keras_resnet50
     monkeypatch.setenv("MASKRCNN_CACHE", str(tmp_path / "cache"))
     path = imagenet_weights_path("resnet50", weights_file)
-    from maskrcnn.model.backbone import resnet
-    from maskrcnn.weights import load_weights_by_name
+    from maskrcnn.checkpoint.h5 import load_weights_by_name
+    from maskrcnn.modeling.backbone import resnet
     ours = resnet("resnet50")
-    load_weights_by_name([l for l in ours.layers if l.weights], path)
+    load_weights_by_name(leaf_layers_of(ours), path)
     rgb = np.random.default_rng(3).uniform(-120, 130, (1, 64, 64, 3)).astype(np.float32)
     c5 = np.asarray(ours(rgb)[-1])
     theirs = np.asarray(keras.Model(keras_model.input, keras_model.output)(rgb[..., ::-1]))

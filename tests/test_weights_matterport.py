@@ -3,12 +3,11 @@
 import h5py
 import numpy as np
 import pytest
-
-from maskrcnn.errors import WeightsError
-from maskrcnn.model import MaskRCNN
-from maskrcnn.weights import HEAD_LAYERS, _layer_of, load_weights_by_name
-
 from conftest import TinyConfig
+
+from maskrcnn import MaskRCNN
+from maskrcnn.checkpoint.h5 import HEAD_LAYERS, _layer_of, load_weights_by_name
+from maskrcnn.errors import WeightsError
 
 RPN_LAYERS = ("rpn_conv_shared", "rpn_class_raw", "rpn_bbox_pred")
 WEIGHTED_HEADS = sorted(set(HEAD_LAYERS) - {"mrcnn_bbox"})  # mrcnn_bbox is a Reshape

@@ -1,25 +1,31 @@
 """Datasets: the Dataset API, readers, checks, conversion and the input pipeline.
 
-The readers are importable from here (``from maskrcnn.data import load_coco``); they are
-loaded on first use, so ``import maskrcnn.data`` stays light.
+Shared primitives: :mod:`.dataset` (the Dataset API), :mod:`.image_io`, :mod:`.instances`
+(instances before rasterising), :mod:`.problems` (problems and ``ReportingDataset``),
+:mod:`.files` (JSON, image paths, zips). Above them the readers (:mod:`.readers`: coco, via,
+bdd, openimages, shapes), then :mod:`.layout` (``open_dataset``), :mod:`.inspect` and
+:mod:`.convert`. The input pipeline (:mod:`.transforms`, :mod:`.pipeline`) is separate and is
+not imported here (it is the only part that may load TensorFlow, and only when called).
 """
-from importlib import import_module
+import sys
 
+from .convert import dataset_to_coco, write_coco_json
 from .dataset import Dataset
-from .shapes import ShapesDataset
+from .files import safe_extract_zip
+from .inspect import inspect_dataset, inspect_path
+from .layout import open_dataset
+from .readers import bdd, coco, openimages, shapes, via
+from .readers.bdd import load_bdd, load_bdd_bitmasks
+from .readers.coco import load_coco
+from .readers.openimages import load_openimages, select_images
+from .readers.shapes import ShapesDataset
+from .readers.via import load_via
 
-_LAZY = {
-    "load_coco": ".coco", "load_via": ".via", "load_bdd": ".bdd", "load_bdd_bitmasks": ".bdd",
-    "load_openimages": ".openimages", "select_images": ".openimages",
-    "inspect_dataset": ".inspect", "inspect_path": ".inspect",
-    "dataset_to_coco": ".convert", "write_coco_json": ".convert",
-    "open_dataset": ".layout", "safe_extract_zip": ".layout",
-}
+__all__ = ["Dataset", "ShapesDataset", "load_coco", "load_via", "load_bdd", "load_bdd_bitmasks",
+           "load_openimages", "select_images", "inspect_dataset", "inspect_path",
+           "dataset_to_coco", "write_coco_json", "open_dataset", "safe_extract_zip"]
 
-__all__ = ["Dataset", "ShapesDataset", *_LAZY]
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The readers' old module paths (``maskrcnn.data.coco`` ...), before they moved to readers/.
+for _reader in (bdd, coco, openimages, shapes, via):
+    sys.modules.setdefault(f"{__name__}.{_reader.__name__.rsplit('.', 1)[1]}", _reader)
+del _reader

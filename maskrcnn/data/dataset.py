@@ -8,7 +8,6 @@ class 0 is the background.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -182,20 +181,8 @@ class Dataset:
                 f"{len(self.class_info)} classes>")
 
 
-def image_path_in_root(root: str, file_name: str) -> str:
-    """Join ``file_name`` to ``root``, refusing names that escape it (``../x``, ``/etc/x``)
-    and names no file can have (a NUL character, text the file system cannot encode)."""
-    if "\x00" in file_name:
-        raise DatasetError(f"file name {file_name!r} contains a NUL character, which no file "
-                           "name can hold; fix the file name in the annotation file")
-    try:
-        os.fsencode(file_name)
-    except UnicodeError:
-        raise DatasetError(f"file name {file_name!r} cannot be encoded for this file system "
-                           "(e.g. a lone surrogate escape); fix the file name in the "
-                           "annotation file") from None
-    root_real = os.path.realpath(root)
-    path = os.path.realpath(os.path.join(root_real, file_name))
-    if os.path.commonpath([root_real, path]) != root_real:
-        raise DatasetError(f"{file_name!r} points outside the dataset folder {root}")
-    return path
+def __getattr__(name: str):
+    if name == "image_path_in_root":
+        raise AttributeError("maskrcnn.data.dataset.image_path_in_root moved to "
+                             "maskrcnn.data.files.image_path_in_root")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,15 +1,10 @@
 """Checking a dataset before training: counts, sizes and every problem with its file and item.
 
-Readers record what they find while parsing in ``dataset.problems`` (a :class:`Problems`
-list); :func:`inspect_dataset` adds what only loading shows (missing or unreadable images,
-masks that do not fit the image or the class ids, zero-area masks) and returns an
-:class:`InspectReport`.
-
-Severity rule: an *error* is something that would make training fail or silently learn the
-wrong thing (the item is unusable); a *warning* is something fixed on the way (points clipped
-to the image, a degenerate part of a polygon dropped). Readers built with ``strict=True`` (the
-default) raise DatasetError at the first error; with ``strict=False`` they drop the item,
-record the error and go on. Warnings never raise.
+Readers record what they find while parsing in ``dataset.problems`` (a
+:class:`~maskrcnn.data.problems.Problems` list, severity rules in
+:mod:`maskrcnn.data.problems`); :func:`inspect_dataset` adds what only loading shows (missing
+or unreadable images, masks that do not fit the image or the class ids, zero-area masks) and
+returns an :class:`InspectReport`.
 """
 from __future__ import annotations
 
@@ -20,62 +15,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import DatasetError
-from .dataset import Dataset
+from .layout import open_dataset
+from .problems import Problem, Problems, ReportingDataset  # noqa: F401  (their old home)
 
 #: COCO's object size buckets: area in pixels below 32**2 is small, below 96**2 medium.
 SMALL_AREA, MEDIUM_AREA = 32 ** 2, 96 ** 2
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: the file it is in, the item (image / region / annotation), what is wrong."""
-
-    file: str
-    item: str
-    message: str
-    severity: str = "error"  # "error" or "warning"
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.file}: {self.item}: {self.message}"
-
-
-class Problems(list):
-    """A list of :class:`Problem` that raises DatasetError on errors when ``strict``."""
-
-    def __init__(self, strict: bool = True) -> None:
-        super().__init__()
-        self.strict = strict
-        self._seen: set = set()
-
-    def add(self, file, item, message: str, severity: str = "error") -> None:
-        """Record a problem (once); raise it as DatasetError if strict and an error."""
-        problem = Problem(str(file), str(item), message, severity)
-        if problem in self._seen:
-            return
-        if severity == "error" and self.strict:
-            raise DatasetError(f"{problem.file}: {problem.item}: {message}")
-        self._seen.add(problem)
-        self.append(problem)
-
-    def error(self, file, item, message: str) -> None:
-        self.add(file, item, message, "error")
-
-    def warning(self, file, item, message: str) -> None:
-        self.add(file, item, message, "warning")
-
-
-class ReportingDataset(Dataset):
-    """A Dataset that keeps ``problems`` (a :class:`Problems` list) and ``skipped`` (counts of
-    items left out on purpose, e.g. other classes than the ones asked for). The base of the
-    readers' datasets."""
-
-    def __init__(self, strict: bool = True) -> None:
-        super().__init__()
-        self.problems = Problems(strict)
-        self.skipped: dict[str, int] = {}
-
-    def skip(self, what: str, count: int = 1) -> None:
-        self.skipped[what] = self.skipped.get(what, 0) + count
 
 
 @dataclass
@@ -193,7 +137,5 @@ def inspect_path(path: str, format: str, images: str | None = None, split: str |
     Problems that stop reading altogether (malformed JSON, a wrong schema) still raise
     DatasetError; everything per item ends up in the report.
     """
-    from .layout import open_dataset  # the readers import this module
-
     dataset = open_dataset(path, format, images=images, split=split, strict=False, **options)
     return inspect_dataset(dataset)

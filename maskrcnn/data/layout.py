@@ -1,4 +1,4 @@
-"""Files on disk: JSON with useful errors, safe zip extraction, and the folder layouts users have.
+"""The folder layouts users have, and the one entry point that reads any format.
 
 Layouts recognised by :func:`find_layout` (``split`` is train, val, test...):
 
@@ -9,110 +9,31 @@ Layouts recognised by :func:`find_layout` (``split`` is train, val, test...):
 * VIA (matterport's balloon, the Colab zip): ``ROOT/<split>/via_region_data.json`` (or one
   other ``*.json``) beside the images. A zip holding this (possibly under one top folder) is
   extracted next to it first (once: a marker records a complete extraction, and one killed
-  half-way is redone).
+  half-way is redone; see :func:`maskrcnn.data.files.safe_extract_zip`).
+
+:func:`open_dataset` hands a file or folder to the reader of its format
+(:mod:`maskrcnn.data.readers`).
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import zipfile
 from dataclasses import dataclass, field
 
 from ..errors import DatasetError
+from .files import (  # noqa: F401  (load_json, safe_extract_zip...: their old home, kept)
+    EXTRACTED_MARKER,
+    extraction_complete,
+    guess_image_dir,
+    load_json,
+    safe_extract_zip,
+    split_name,
+)
+from .readers.bdd import load_bdd, load_bdd_bitmasks
+from .readers.coco import load_coco
+from .readers.openimages import load_openimages
+from .readers.via import load_via
 
 FORMATS = ("coco", "via", "bdd", "openimages")
-
-
-def load_json(path) -> object:
-    """Parse a JSON file; malformed JSON raises DatasetError with the file, line and column."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DatasetError(f"{path}: annotation file not found")
-    try:
-        with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8-sig"))
-    except json.JSONDecodeError as err:
-        raise DatasetError(f"{path}: line {err.lineno}, column {err.colno}: malformed JSON "
-                           f"({err.msg})") from None
-    except UnicodeDecodeError as err:
-        raise DatasetError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except RecursionError:
-        raise DatasetError(f"{path}: JSON nested too deeply") from None
-    except ValueError as err:  # an integer literal of more digits than Python converts
-        raise DatasetError(f"{path}: unusable JSON number ({err}); fix the file") from None
-
-
-#: Written into a folder once a zip is fully extracted there; without it (a run killed
-#: half-way) the extraction is redone.
-EXTRACTED_MARKER = ".maskrcnn-extracted.json"
-
-
-def _zip_stamp(zip_path: str) -> dict:
-    stat = os.stat(zip_path)
-    return {"zip": os.path.basename(zip_path), "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns}
-
-
-def extraction_complete(zip_path, target_dir) -> bool:
-    """Whether ``target_dir`` holds a finished extraction of this very zip (same name, size
-    and modification time), as :func:`safe_extract_zip` marks it."""
-    marker = os.path.join(os.fspath(target_dir), EXTRACTED_MARKER)
-    try:
-        with open(marker, encoding="utf-8") as f:
-            return json.load(f) == _zip_stamp(os.fspath(zip_path))
-    except (OSError, ValueError):
-        return False
-
-
-def safe_extract_zip(zip_path, target_dir) -> str:
-    """Extract a zip into ``target_dir``; refuses (before writing anything) members with an
-    absolute path, a drive, ``..`` escaping the target, or a symlink. Returns ``target_dir``.
-
-    A new folder is filled under the name ``<target_dir>.partial`` and renamed when complete,
-    so a run killed half-way never leaves a ``target_dir`` that looks finished; an existing
-    folder is extracted into again. Either way a marker file (:data:`EXTRACTED_MARKER`) is
-    written last; :func:`extraction_complete` checks it, and a folder that already holds a
-    complete extraction of this zip is left as it is."""
-    zip_path, target_dir = os.fspath(zip_path), os.fspath(target_dir)
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as err:
-        raise DatasetError(f"{zip_path}: not a readable zip file ({err})") from None
-    with archive:
-        if extraction_complete(zip_path, target_dir):
-            return target_dir
-        fresh = not os.path.exists(target_dir)
-        work = target_dir.rstrip("/\\") + ".partial" if fresh else target_dir
-        work_real = os.path.realpath(work)
-        for member in archive.infolist():
-            name = member.filename
-            mode = member.external_attr >> 16
-            if (name.startswith(("/", "\\")) or ":" in name.split("/")[0]
-                    or (mode & 0o170000) == 0o120000):
-                raise DatasetError(f"{zip_path}: member {name!r} is an absolute path, a drive "
-                                   "or a link; refusing to extract")
-            dest = os.path.realpath(os.path.join(work_real, name.replace("\\", "/")))
-            if os.path.commonpath([work_real, dest]) != work_real:
-                raise DatasetError(f"{zip_path}: member {name!r} would be written outside "
-                                   f"{target_dir}; refusing to extract")
-        try:
-            if fresh and os.path.exists(work):
-                shutil.rmtree(work)  # left by a run that was killed
-            os.makedirs(work, exist_ok=True)
-            marker = os.path.join(work, EXTRACTED_MARKER)
-            if os.path.exists(marker):
-                os.remove(marker)  # a stale marker (of another zip) must not survive a kill
-            archive.extractall(work_real)
-            with open(marker + ".tmp", "w", encoding="utf-8") as f:
-                json.dump(_zip_stamp(zip_path), f)
-            os.replace(marker + ".tmp", marker)
-            if fresh:
-                os.replace(work, target_dir)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise DatasetError(f"{zip_path}: extraction into {target_dir} failed ({err}); "
-                               "it is redone on the next call") from None
-    return target_dir
 
 
 @dataclass
@@ -128,27 +49,6 @@ class DatasetLayout:
         lines += [f"  {s}: {a} (images in {i})" for s, (a, i) in self.splits.items()]
         return "\n".join(lines)
 
-
-def _split_name(file_name: str) -> str:
-    stem = os.path.splitext(file_name)[0]
-    for prefix in ("instances_", "D2S_", "d2s_"):
-        stem = stem.removeprefix(prefix)
-    return {"training": "train", "validation": "val"}.get(stem, stem)
-
-
-def guess_image_dir(annotation_file: str) -> str:
-    """Image folder of a COCO annotation file: ``ROOT/<split>[year]`` or ``ROOT/images``
-    for ``ROOT/annotations/instances_<split>[year].json``, else the JSON's folder."""
-    folder = os.path.dirname(os.path.abspath(annotation_file))
-    if os.path.basename(folder) != "annotations":
-        return folder
-    root = os.path.dirname(folder)
-    stem = os.path.splitext(os.path.basename(annotation_file))[0]
-    split = _split_name(os.path.basename(annotation_file))
-    for name in (stem.replace("instances_", ""), split, "images", split + "2017"):
-        if name and os.path.isdir(os.path.join(root, name)):
-            return os.path.join(root, name)
-    return root
 
 
 def _json_files(folder: str) -> list[str]:
@@ -177,7 +77,7 @@ def find_layout(path) -> DatasetLayout:
             pass
     splits = {}
     for file in _json_files(os.path.join(path, "annotations")):
-        splits[_split_name(os.path.basename(file))] = (file, guess_image_dir(file))
+        splits[split_name(os.path.basename(file))] = (file, guess_image_dir(file))
     if splits:
         return DatasetLayout(path, "coco", splits)
     via = {}
@@ -221,18 +121,14 @@ def open_dataset(path, format: str, images=None, split: str | None = None,
         path, default_images = layout.splits[split]
         images = images or default_images
     if format == "coco":
-        from .coco import load_coco
         return load_coco(path, images, strict=strict, **options)
     if format == "via":
-        from .via import load_via
         return load_via(path, images, strict=strict, **options)
     if format == "bdd":
-        from .bdd import load_bdd, load_bdd_bitmasks
         if os.path.isdir(path):
             if images is None:
                 raise DatasetError(f"{path}: BDD100K bitmasks need the image folder (images=)")
             return load_bdd_bitmasks(path, images, strict=strict, **options)
         return load_bdd(path, images, strict=strict, **options)
-    from .openimages import load_openimages
     return load_openimages(path, images, strict=strict, **options)
 

@@ -15,8 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import DatasetError
-from .transforms import (compose_image_meta, extract_bboxes, minimize_mask, resize_image,
-                         resize_mask)
+from .transforms import compose_image_meta, extract_bboxes, minimize_mask, resize_image, resize_mask
 
 # imgaug augmenters that move pixels, and so must be applied to masks too.
 IMGAUG_GEOMETRIC = {"Sequential", "SomeOf", "OneOf", "Sometimes", "Fliplr", "Flipud", "CropAndPad",
@@ -42,7 +41,7 @@ def augment(augmentation, image: np.ndarray, masks: np.ndarray):
                                       hooks=imgaug.HooksImages(activator=activator))
         return new_image, new_masks.astype(bool)
     if _is_albumentations(augmentation):
-        out = augmentation(image=image, masks=[m for m in np.moveaxis(masks.astype(np.uint8), -1, 0)])
+        out = augmentation(image=image, masks=list(np.moveaxis(masks.astype(np.uint8), -1, 0)))
         new_masks = out["masks"]
         stacked = (np.stack([np.asarray(m) for m in new_masks], axis=-1) if len(new_masks)
                    else np.zeros(out["image"].shape[:2] + (0,), dtype=np.uint8))

@@ -4,11 +4,27 @@ Imports without TensorFlow (``plot_loss_curves`` on a log folder imports it when
 """
 from .coco import CocoEvaluation, evaluate_coco, format_table, results_to_coco
 from .evaluate import EvaluationResult, evaluate_model
-from .plots import (plot_ap_histogram, plot_confusion_matrix, plot_loss_curves, plot_losses,
-                    plot_precision_recall, read_tensorboard_scalars)
-from .voc import (IGNORED, compute_ap, compute_ap_range, compute_confusion_matrix,
-                  compute_iou, compute_matches, compute_overlaps, compute_overlaps_masks,
-                  compute_recall, evaluate_image, trim_zeros)
+from .plots import (
+                    plot_ap_histogram,
+                    plot_confusion_matrix,
+                    plot_loss_curves,
+                    plot_losses,
+                    plot_precision_recall,
+                    read_tensorboard_scalars,
+)
+from .voc import (
+                    IGNORED,
+                    compute_ap,
+                    compute_ap_range,
+                    compute_confusion_matrix,
+                    compute_iou,
+                    compute_matches,
+                    compute_overlaps,
+                    compute_overlaps_masks,
+                    compute_recall,
+                    evaluate_image,
+                    trim_zeros,
+)
 
 __all__ = [
     "compute_iou", "compute_overlaps", "compute_overlaps_masks", "trim_zeros",

@@ -242,6 +242,8 @@ def format_table(df: pd.DataFrame, columns=TABLE_COLUMNS, digits: int = 3) -> st
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     first = 1 if labelled else 0
     widths[first:] = [max(widths[first:])] * (len(widths) - first)
-    line = lambda cells: "| " + " | ".join(c.center(w) for c, w in zip(cells, widths)) + " |"
+    def line(cells):
+        return "| " + " | ".join(c.center(w) for c, w in zip(cells, widths)) + " |"
+
     rule = "|" + "|".join(":" + "-" * w + ":" for w in widths) + "|"
     return "\n".join([line(header), rule] + [line(r) for r in rows])

@@ -82,8 +82,12 @@ def _check_result(result, image, reference):
                          f"must be (H, W, N) at the image size {image.shape[:2]}")
 
 
+EVALUATION_MIN_CONFIDENCE = 0.05  # as torchvision and detectron2 evaluate
+
+
 def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5,
-                   verbose=True, batch_size=1) -> EvaluationResult:
+                   verbose=True, batch_size=1,
+                   min_confidence: float | None = EVALUATION_MIN_CONFIDENCE) -> EvaluationResult:
     """Detect on dataset images and score the detections (VOC per image and COCO).
 
     Args:
@@ -93,7 +97,28 @@ def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5
         iou_threshold: IoU of the per-image ``AP50`` column and of the confusion matrix.
         verbose: print progress and the final tables.
         batch_size: images per ``detect`` call.
+        min_confidence: APs are computed on the ranked list of detections down to this score
+            (AP integrates precision over all recall levels; a list cut at the operating
+            threshold truncates it): a model with a ``config`` detects with
+            DETECTION_MIN_CONFIDENCE lowered to it during the evaluation. The confusion matrix
+            and ``n_pred`` count only detections at the config's own threshold (the
+            operating point). None: detect as configured.
     """
+    config = getattr(model, "config", None)
+    operating = getattr(config, "DETECTION_MIN_CONFIDENCE", None)
+    if min_confidence is None or operating is None or min_confidence >= operating:
+        return _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
+                         operating)
+    config.DETECTION_MIN_CONFIDENCE = float(min_confidence)
+    try:
+        return _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
+                         operating)
+    finally:
+        config.DETECTION_MIN_CONFIDENCE = operating
+
+
+def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
+              operating) -> EvaluationResult:
     ids = _select_image_ids(dataset, image_ids, limit)
     num_classes = dataset.num_classes
     rows, coco_records = [], []
@@ -113,17 +138,25 @@ def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5
             _check_result(result, image, reference)
             gt_boxes = extract_bboxes(gt_masks)
             pred = (result["rois"], result["class_ids"], result["scores"], result["masks"])
+            shown = (np.ones(len(result["scores"]), bool) if operating is None
+                     else np.asarray(result["scores"]) >= operating)
             try:
                 ap50, ap, image_confusion = evaluate_image(
                     gt_boxes, gt_class_ids, gt_masks, *pred, num_classes=num_classes,
                     iou_threshold=iou_threshold)
+                if not shown.all():  # the confusion matrix at the operating threshold
+                    operating_pred = (result["rois"][shown], result["class_ids"][shown],
+                                      result["scores"][shown], result["masks"][..., shown])
+                    *_, image_confusion = evaluate_image(
+                        gt_boxes, gt_class_ids, gt_masks, *operating_pred,
+                        num_classes=num_classes, iou_threshold=iou_threshold)
             except ValueError as error:
                 raise ValueError(f"{reference}: {error}") from None
             confusion += image_confusion
             rows.append({"image_id": dataset.image_info[int(image_id)]["id"],
                          "reference": reference, "AP50": ap50, "AP": ap,
                          "n_gt": int(np.count_nonzero(gt_class_ids > 0)),
-                         "n_pred": int(len(result["class_ids"]))})
+                         "n_pred": int(np.count_nonzero(shown))})
             coco_records += results_to_coco([position], [result])
         if verbose and (start // max(1, int(batch_size))) % 50 == 0:
             print(f"evaluated {min(start + len(batch), ids.size)}/{ids.size} images "

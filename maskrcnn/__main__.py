@@ -1,0 +1,6 @@
+"""``python -m maskrcnn``: the ``maskrcnn`` command line."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

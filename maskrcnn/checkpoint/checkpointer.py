@@ -1,0 +1,191 @@
+"""Checkpointer: one model's run folders and weights files.
+
+Run folders are ``model_dir/<name><timestamp>/`` holding ``mask_rcnn_<name>_<epoch>.h5``.
+A checkpoint carries the config, the class names and the epoch beside the weights, so that
+detection and evaluation need only the file. ``load`` is the one way weights get into a
+model: this project's checkpoints, matterport's ``.h5`` (by layer name), Keras 3 files.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import warnings
+
+from ..config import Config
+from ..errors import ConfigError, WeightsError
+from .h5 import HEAD_LAYERS, file_num_classes, load_weights_by_name, open_h5, save_weights_h5
+from .info import CHECKPOINT_FORMAT, checkpoint_problem, read_checkpoint_info
+from .keras3 import load_keras3_weights
+
+
+def config_from_checkpoint(path: str, config: Config | None = None, **overrides) -> Config:
+    """The config a checkpoint was trained with (migrated from older versions), or
+    ``config`` for a file that carries none (a matterport ``.h5``); ``overrides`` set fields,
+    e.g. ``DETECTION_MIN_CONFIDENCE=0.5``."""
+    if config is None:
+        info = read_checkpoint_info(path)
+        if not info["config"]:
+            raise WeightsError(f"{path}: this file carries no config (a matterport .h5?); "
+                               "pass config=YourConfig()")
+        config = Config.from_json(info["config"], default_version=1)
+    for name, value in overrides.items():
+        if not name.isupper() or not hasattr(config, name):
+            raise ConfigError(f"unknown config field {name!r}")
+        setattr(config, name, value)
+    return config
+
+
+class Checkpointer:
+    """Save, find and load the weights of ``network`` (a MaskRCNNNetwork) for ``config``.
+
+    State: ``epoch`` (the last finished epoch), ``class_names``, ``log_dir`` and
+    ``checkpoint_path`` (a format string with ``{epoch}``)."""
+
+    def __init__(self, network, config: Config, model_dir: str = "logs"):
+        self.network, self.config, self.model_dir = network, config, str(model_dir)
+        self.epoch = 0
+        self.class_names: list[str] | None = None
+        self.log_dir: str | None = None
+        self.checkpoint_path: str | None = None
+        self.loaded_from: str | None = None  # the last file ``load`` read weights from
+
+    @property
+    def name(self) -> str:
+        return str(self.config.NAME or "maskrcnn").lower()
+
+    # ------------------------------------------------------------------ run folders
+    def set_log_dir(self, model_path: str | None = None) -> None:
+        """Start a new run folder ``model_dir/<name><timestamp>/``, or continue the one that
+        holds ``model_path`` (a checkpoint of this project)."""
+        if model_path and os.path.dirname(os.path.abspath(model_path)).startswith(
+                os.path.abspath(self.model_dir)):
+            self.log_dir = os.path.dirname(os.path.abspath(model_path))
+        else:
+            stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+            self.log_dir = os.path.join(self.model_dir, f"{self.name}{stamp}")
+        self.checkpoint_path = os.path.join(self.log_dir,
+                                            f"mask_rcnn_{self.name}_{{epoch:04d}}.h5")
+
+    def find_last(self) -> str:
+        """Path of the newest usable checkpoint of this config's NAME in model_dir.
+
+        Run folders are ``<name><timestamp>`` for exactly this NAME ("tiny" does not pick
+        "tiny_big..."), newest first; epochs compare as numbers (9999 before 10000). Files not
+        written to the end, damaged, or holding NaN/infinite weights are skipped, each with a
+        warning."""
+        run_pattern = re.compile(re.escape(self.name) + r"(\d{8}T\d{4}(?:\d{2})?)")
+        file_pattern = re.compile(r"mask_rcnn_" + re.escape(self.name) + r"_(\d+)\.h5")
+
+        def listing(folder):
+            try:
+                return os.listdir(folder)
+            except OSError:
+                return []
+
+        runs = sorted((m.group(1).ljust(15, "0"), entry) for entry in listing(self.model_dir)
+                      if (m := run_pattern.fullmatch(entry))
+                      and os.path.isdir(os.path.join(self.model_dir, entry)))
+        for _, run in reversed(runs):
+            folder = os.path.join(self.model_dir, run)
+            files = sorted((int(m.group(1)), entry) for entry in listing(folder)
+                           if (m := file_pattern.fullmatch(entry)))
+            for _, entry in reversed(files):
+                path = os.path.join(folder, entry)
+                problem = checkpoint_problem(path)
+                if problem is None:
+                    return path
+                warnings.warn(f"find_last skips {path}: {problem}", stacklevel=3)
+        raise FileNotFoundError(f"no complete checkpoint of {self.name!r} under "
+                                f"{os.path.abspath(self.model_dir)}")
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str, epoch: int | None = None) -> str:
+        """Write a checkpoint (weights, config, class names, epoch) atomically."""
+        attrs = {"maskrcnn_format": CHECKPOINT_FORMAT,
+                 "maskrcnn_config": self.config.to_json(),
+                 "class_names": json.dumps(self.class_names or []),
+                 "epoch": int(self.epoch if epoch is None else epoch)}
+        save_weights_h5(self.network.leaf_layers(), path, attrs)
+        return path
+
+    def load(self, path: str, exclude=None):
+        """Load ``path``: a checkpoint of this project or a matterport ``.h5`` (by layer
+        name, all or nothing; ``exclude`` names layers to leave as they are), or a Keras 3
+        ``.weights.h5`` / ``.keras`` file of this model (returns None then). Loading a
+        project checkpoint takes its class names and continues its epoch count and run
+        folder. Returns a LoadReport."""
+        path = os.fspath(path)
+        keras2_layout = False
+        if not path.endswith(".keras"):
+            with open_h5(path) as f:  # WeightsError for a missing, non-HDF5 or truncated file
+                keras2_layout = "layer_names" in f.attrs or "model_weights" in f
+        if not keras2_layout:  # a Keras 3 file: .keras or .weights.h5
+            load_keras3_weights(self.network, path)
+            self.loaded_from = path
+            return None
+        info = read_checkpoint_info(path)  # damaged attributes: refused before assigning
+        report = load_weights_by_name(self.network.leaf_layers(), path, exclude)
+        self.loaded_from = path
+        self._warn_if_other_convention(path, info["config"])
+        if info["class_names"]:
+            self.class_names = info["class_names"]
+        if info["epoch"] is not None:
+            self.epoch = info["epoch"]
+            self.set_log_dir(path)
+        return report
+
+    def _warn_if_other_convention(self, path: str, config_json: str | None) -> None:
+        """A checkpoint trained in one box convention detects best in the same one."""
+        if not config_json:
+            return  # a matterport file: it was trained in matterport's convention
+        try:
+            saved = Config.from_json(config_json, default_version=1).BOX_CONVENTION
+        except ConfigError:
+            return
+        if saved != self.config.BOX_CONVENTION:
+            warnings.warn(f"{path} was trained with BOX_CONVENTION={saved!r} but this "
+                          f"model uses {self.config.BOX_CONVENTION!r}: detections will differ "
+                          f"from the trained model's. Set BOX_CONVENTION = {saved!r} (or use "
+                          "MaskRCNN.from_checkpoint, which takes the checkpoint's config), "
+                          "unless you mean to fine-tune in the other convention.", stacklevel=4)
+
+    # ------------------------------------------------------------------ starting points
+    def starting_point(self, init_with: str = "coco", exclude="auto", path: str | None = None,
+                       verbose: int = 1):
+        """Load the weights to start from: "coco" (matterport's mask_rcnn_coco.h5 from
+        ``path`` or the cache, downloaded once), "imagenet" (Keras' ResNet-50/101 backbone;
+        ``path`` may name a local Keras weights file), "last" (the newest checkpoint in
+        model_dir; the epoch count continues) or the path of a weights file.
+
+        ``exclude="auto"`` leaves out the class-specific head layers when the file's class
+        count differs from NUM_CLASSES; pass a list to choose. Returns the LoadReport."""
+        from .download import coco_weights_path
+        if init_with == "imagenet":
+            report = self.load(self.imagenet_weights(path or "imagenet"))
+        elif init_with == "last":
+            report = self.load(self.find_last())
+        else:
+            source = coco_weights_path(path) if init_with == "coco" else os.fspath(init_with)
+            if not os.path.exists(source):
+                raise WeightsError(f"init_with={init_with!r}: use 'coco', 'imagenet', 'last' "
+                                   "or the path of an existing weights file")
+            if exclude == "auto":
+                classes = file_num_classes(source)
+                exclude = (HEAD_LAYERS if classes not in (None, self.config.NUM_CLASSES)
+                           else [])
+                if exclude and verbose:
+                    print(f"{source} has {classes} classes, NUM_CLASSES is "
+                          f"{self.config.NUM_CLASSES}: not loading {exclude}")
+            report = self.load(source, exclude=exclude)
+        if verbose and report is not None:
+            print(report.summary())
+        return report
+
+    def imagenet_weights(self, weights="imagenet") -> str:
+        """Path of an h5 file of ImageNet ResNet weights under this model's layer names
+        (converted from keras.applications and cached); ``weights`` may be a local Keras
+        weights file."""
+        from .imagenet import imagenet_weights_path
+        return imagenet_weights_path(self.config.BACKBONE, weights)

@@ -1,0 +1,37 @@
+"""``maskrcnn`` command line: demo, train, detect, evaluate, inspect, convert, export.
+
+Each sub-command is a thin layer over the Python API, in a module of its own (``demo``,
+``train``, ``detect``, ``evaluate``, ``export``, ``data`` for inspect and convert);
+``maskrcnn SUBCOMMAND --help`` lists its options with their defaults.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import MaskRCNNError
+from . import data, demo, detect, evaluate, export, train
+from .common import HelpFormatter, fail
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``maskrcnn`` parser; each sub-command sets ``func``, called with the parsed args."""
+    parser = argparse.ArgumentParser(prog="maskrcnn", description=__doc__.splitlines()[0],
+                                     formatter_class=HelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo.add_parser(sub)
+    train.add_parser(sub)
+    evaluate.add_parser(sub)
+    export.add_parser(sub)
+    data.add_inspect_parser(sub)
+    data.add_convert_parser(sub)
+    detect.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (MaskRCNNError, FileNotFoundError) as err:
+        return fail(err)

@@ -1,0 +1,62 @@
+"""What the command modules share: the help layout, adding a command, reporting an error,
+and opening the dataset that ``train`` and ``evaluate`` name."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+DATASET_FORMATS = ("coco", "via", "bdd", "openimages", "shapes")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default. Required options have none; an option whose
+    default is None says in its help what happens without it, "(default: ...)"."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default is None or "(default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def add_command(subparsers, name: str, run, help: str, description: str | None = None):
+    """A sub-command parser that shows defaults in ``--help`` and calls ``run(args)``."""
+    parser = subparsers.add_parser(name, help=help, description=description or help,
+                                   formatter_class=HelpFormatter)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def add_classes_option(parser) -> None:
+    """--classes, of ``detect``, ``inspect`` and ``convert``."""
+    parser.add_argument("--classes", default=None,
+                        help="comma-separated class names to keep (default: all)")
+
+
+def fail(err) -> int:
+    """Print ``err`` as the command line's error line; returns exit status 2."""
+    print(f"error: {err}", file=sys.stderr)
+    return 2
+
+
+def load_dataset(path, fmt: str, split, images=None):
+    """The dataset ``--dataset``/``--format`` names; for "shapes", ``path`` is "COUNTxSIZE"
+    (synthetic shapes; split "train" draws seed 0, any other split seed 1)."""
+    if fmt == "shapes":
+        from ..data import ShapesDataset
+        count, size = (int(v) for v in (path or "200x128").split("x"))
+        return ShapesDataset(count, size, size, seed=0 if split == "train" else 1)
+    from ..data.layout import open_dataset
+    return open_dataset(path, fmt, images=images, split=split)
+
+
+def add_dataset_options(parser, split: str, split_default: str) -> None:
+    """--dataset, --format, --images and the split option of ``train`` and ``evaluate``."""
+    parser.add_argument("--dataset", required=True,
+                        help="annotation file or dataset folder; for shapes COUNTxSIZE, e.g. "
+                             "200x128")
+    parser.add_argument("--format", required=True, choices=DATASET_FORMATS,
+                        help="annotation format (shapes: synthetic shapes, no files)")
+    parser.add_argument("--images", default=None,
+                        help="image folder (default: the format's usual place)")
+    parser.add_argument(split, default=split_default,
+                        help="split of a dataset folder to read (train, val, test...)")

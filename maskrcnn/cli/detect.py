@@ -1,0 +1,76 @@
+"""``maskrcnn detect --weights W --input DIR|FILE|GLOB [...] --output DIR``.
+
+Writes annotated pictures, COCO results, images.csv (per image and class: count, share of
+pixels) and summary.csv. Exit status 0 when the run completed (unreadable files are reported
+and counted), 1 when no input image could be read, 2 when it could not run (bad weights,
+options or folders).
+"""
+from __future__ import annotations
+
+from ..errors import MaskRCNNError
+from .common import add_classes_option, add_command, fail
+
+
+def run(args) -> int:
+    """Run :func:`maskrcnn.inference.detect_folder`; returns the exit status."""
+    if args.device == "cpu":  # before TensorFlow touches the GPU, so that none is claimed
+        import tensorflow as tf
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:  # already initialised: the device scope still places the ops
+            pass
+    from ..inference import detect_folder
+
+    class_names = ([c.strip() for c in args.class_names.split(",") if c.strip()]
+                   if args.class_names else None)
+    if args.config and class_names is None:
+        return fail("--config (a matterport .h5) needs --class-names too")
+    try:
+        df = detect_folder(args.weights, args.input, args.output,
+                           min_confidence=args.min_confidence, classes=args.classes,
+                           batch_size=args.batch, device=args.device, save_masks=args.masks,
+                           resume=args.resume, config=args.config, class_names=class_names)
+    except (MaskRCNNError, OSError) as err:
+        return fail(err)
+    print(f"outputs in {args.output}: annotated/, images.csv, summary.csv, detections.json"
+          + (", masks/" if args.masks else ""))
+    return 1 if (df["status"] != "ok").all() else 0
+
+
+def add_parser(subparsers):
+    parser = add_command(
+        subparsers, "detect", run,
+        help="detect instances in images: pictures, masks, COCO results, area shares",
+        description="Run a trained model over files, folders or glob patterns. Writes an "
+                    "annotated picture per image, COCO results JSON (RLE masks), images.csv "
+                    "(per image and class: instance count and share of the image's pixels "
+                    "covered, overlaps counted once) and summary.csv.")
+    parser.add_argument("--weights", required=True,
+                        help="checkpoint of this project (carries config and class names), or "
+                             "a matterport .h5 with --config and --class-names")
+    parser.add_argument("--input", required=True, nargs="+",
+                        help="image folder(s), file(s) or quoted glob pattern(s), e.g. "
+                             "'val2017/*.jpg' ('**' recurses)")
+    parser.add_argument("--output", required=True,
+                        help="output folder (not an input folder)")
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="keep detections scoring at least this (default: the config's "
+                             "DETECTION_MIN_CONFIDENCE, 0.7 unless changed)")
+    add_classes_option(parser)
+    parser.add_argument("--batch", type=int, default=None,
+                        help="images per batch (default: the config's IMAGES_PER_GPU)")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default=None,
+                        help="where to run (default: a GPU when TensorFlow sees one)")
+    parser.add_argument("--masks", action="store_true",
+                        help="also write one PNG per instance under masks/")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip images that an earlier run into --output finished")
+    parser.add_argument("--config", default=None,
+                        help="matterport .h5 only: the config as a JSON file or JSON text "
+                             "(default: the checkpoint's)")
+    parser.add_argument("--class-names", default=None,
+                        help="matterport .h5 only: comma-separated class names in class id "
+                             "order (background first or left out); a checkpoint of this "
+                             "project carries its own, and different names are refused (default: "
+                             "the checkpoint's, else class_1, class_2...)")
+    return parser

@@ -1,0 +1,71 @@
+"""``maskrcnn train``: train on a dataset and print the last checkpoint."""
+from __future__ import annotations
+
+import json
+
+from .common import add_command, add_dataset_options, fail, load_dataset
+
+
+def config_from(args, dataset):
+    """The Config of ``--config`` (a JSON file), ``--name`` and ``--set`` fields, with the
+    dataset's NUM_CLASSES."""
+    from ..config import Config
+    values = {}
+    if args.config:
+        with open(args.config) as f:
+            values = json.load(f)
+    values.setdefault("NAME", args.name)
+    values["NUM_CLASSES"] = dataset.num_classes
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        values[key.strip()] = json.loads(value)
+    return Config.from_dict(values)
+
+
+def run(args) -> int:
+    from ..mask_rcnn import MaskRCNN
+
+    train_set = load_dataset(args.dataset, args.format, args.split, args.images)
+    val_set = (load_dataset(args.dataset, args.format, args.val_split) if args.val_split
+               else None)
+    from_scratch = args.weights in (None, "none")
+    layers = args.layers or ("all" if from_scratch else "heads")
+    if from_scratch and layers != "all":
+        return fail(f"--weights none --layers {layers} would train the {layers} layers on a "
+                    "frozen, random backbone: train from scratch with --layers all (the "
+                    "default without --weights), or start from --weights coco or imagenet")
+    config = config_from(args, train_set)
+    config.display()  # the effective config, as the run uses it
+    model = MaskRCNN("training", config, args.model_dir)
+    if not from_scratch:
+        print(model.init_weights(args.weights))
+    print(f"training layers {layers!r} from {'scratch' if from_scratch else args.weights}")
+    model.train(train_set, val_set, learning_rate=args.lr or config.LEARNING_RATE,
+                epochs=args.epochs, layers=layers)
+    print(f"checkpoint: {model.find_last()}")
+    return 0
+
+
+def add_parser(subparsers):
+    parser = add_command(subparsers, "train", run,
+                         help="train on a dataset (COCO, VIA, BDD100K, Open Images)")
+    add_dataset_options(parser, "--split", "train")
+    parser.add_argument("--val-split", default=None,
+                        help="split to validate on after each epoch (default: none)")
+    parser.add_argument("--weights", default="none",
+                        help="starting weights: coco, imagenet, last, a path or none")
+    parser.add_argument("--layers", default=None,
+                        help="layers to train: heads, 3+, 4+, 5+, all or a regex (default: "
+                             "all from scratch, heads from --weights)")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs to train")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate (default: the config's LEARNING_RATE)")
+    parser.add_argument("--name", default="custom",
+                        help="the config's NAME (names the run folder), unless --config sets it")
+    parser.add_argument("--config", default=None,
+                        help="JSON file of config fields (default: none)")
+    parser.add_argument("--set", action="append", metavar="FIELD=JSON",
+                        help="a config field, e.g. --set IMAGES_PER_GPU=1; repeatable "
+                             "(default: none)")
+    parser.add_argument("--model-dir", default="logs", help="folder for checkpoints and logs")
+    return parser

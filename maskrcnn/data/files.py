@@ -1,0 +1,186 @@
+"""Files on disk: JSON with useful errors, image paths and sizes, safe zip extraction.
+
+The shared file primitives of the readers (:mod:`maskrcnn.data.readers`) and of
+:mod:`maskrcnn.data.layout`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+
+from PIL import UnidentifiedImageError
+
+from ..errors import DatasetError
+from .image_io import open_image, shown
+from .problems import ItemError
+
+_ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def load_json(path) -> object:
+    """Parse a JSON file; malformed JSON raises DatasetError with the file, line and column."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DatasetError(f"{path}: annotation file not found")
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read().decode("utf-8-sig"))
+    except json.JSONDecodeError as err:
+        raise DatasetError(f"{path}: line {err.lineno}, column {err.colno}: malformed JSON "
+                           f"({err.msg})") from None
+    except UnicodeDecodeError as err:
+        raise DatasetError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except RecursionError:
+        raise DatasetError(f"{path}: JSON nested too deeply") from None
+    except ValueError as err:  # an integer literal of more digits than Python converts
+        raise DatasetError(f"{path}: unusable JSON number ({err}); fix the file") from None
+
+
+def image_path_in_root(root: str, file_name: str) -> str:
+    """Join ``file_name`` to ``root``, refusing names that escape it (``../x``, ``/etc/x``)
+    and names no file can have (a NUL character, text the file system cannot encode)."""
+    if "\x00" in file_name:
+        raise DatasetError(f"file name {file_name!r} contains a NUL character, which no file "
+                           "name can hold; fix the file name in the annotation file")
+    try:
+        os.fsencode(file_name)
+    except UnicodeError:
+        raise DatasetError(f"file name {file_name!r} cannot be encoded for this file system "
+                           "(e.g. a lone surrogate escape); fix the file name in the "
+                           "annotation file") from None
+    root_real = os.path.realpath(root)
+    path = os.path.realpath(os.path.join(root_real, file_name))
+    if os.path.commonpath([root_real, path]) != root_real:
+        raise DatasetError(f"{file_name!r} points outside the dataset folder {root}")
+    return path
+
+
+def image_size(path: str, max_pixels: int | None = None) -> tuple[int, int]:
+    """(width, height) of an image file as :func:`read_image` returns it (EXIF applied),
+    from its header; ItemError when it is missing, unreadable or over ``max_pixels``
+    (default ``image_io.MAX_IMAGE_PIXELS``)."""
+    try:
+        with open_image(path, max_pixels) as img:
+            width, height = img.size
+            if img.getexif().get(0x0112) in _ROTATED:
+                width, height = height, width
+    except DatasetError as err:
+        raise ItemError(str(err)) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as err:
+        raise ItemError(f"cannot read image {shown(path)} ({err})") from None
+    return width, height
+
+
+def register_image_file(image_dir: str, file_name: str, seen: set,
+                        max_pixels: int | None = None) -> tuple[str, int, int]:
+    """Path, width and height of an annotation's image, which must be named once, lie
+    inside ``image_dir``, be readable and within the pixel limit (ItemError otherwise).
+    Adds it to ``seen``."""
+    if file_name in seen:
+        raise ItemError("file name appears twice in the file")
+    seen.add(file_name)
+    try:
+        image_path = image_path_in_root(image_dir, file_name)
+    except DatasetError as err:
+        raise ItemError(str(err)) from None
+    width, height = image_size(image_path, max_pixels)
+    return image_path, width, height
+
+
+def split_name(file_name: str) -> str:
+    """The split an annotation file is for: ``instances_val2017.json`` -> ``val2017``,
+    ``D2S_training.json`` -> ``train``."""
+    stem = os.path.splitext(file_name)[0]
+    for prefix in ("instances_", "D2S_", "d2s_"):
+        stem = stem.removeprefix(prefix)
+    return {"training": "train", "validation": "val"}.get(stem, stem)
+
+
+def guess_image_dir(annotation_file: str) -> str:
+    """Image folder of a COCO annotation file: ``ROOT/<split>[year]`` or ``ROOT/images``
+    for ``ROOT/annotations/instances_<split>[year].json``, else the JSON's folder."""
+    folder = os.path.dirname(os.path.abspath(annotation_file))
+    if os.path.basename(folder) != "annotations":
+        return folder
+    root = os.path.dirname(folder)
+    stem = os.path.splitext(os.path.basename(annotation_file))[0]
+    split = split_name(os.path.basename(annotation_file))
+    for name in (stem.replace("instances_", ""), split, "images", split + "2017"):
+        if name and os.path.isdir(os.path.join(root, name)):
+            return os.path.join(root, name)
+    return root
+
+
+#: Written into a folder once a zip is fully extracted there; without it (a run killed
+#: half-way) the extraction is redone.
+EXTRACTED_MARKER = ".maskrcnn-extracted.json"
+
+
+def _zip_stamp(zip_path: str) -> dict:
+    stat = os.stat(zip_path)
+    return {"zip": os.path.basename(zip_path), "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns}
+
+
+def extraction_complete(zip_path, target_dir) -> bool:
+    """Whether ``target_dir`` holds a finished extraction of this very zip (same name, size
+    and modification time), as :func:`safe_extract_zip` marks it."""
+    marker = os.path.join(os.fspath(target_dir), EXTRACTED_MARKER)
+    try:
+        with open(marker, encoding="utf-8") as f:
+            return json.load(f) == _zip_stamp(os.fspath(zip_path))
+    except (OSError, ValueError):
+        return False
+
+
+def safe_extract_zip(zip_path, target_dir) -> str:
+    """Extract a zip into ``target_dir``; refuses (before writing anything) members with an
+    absolute path, a drive, ``..`` escaping the target, or a symlink. Returns ``target_dir``.
+
+    A new folder is filled under the name ``<target_dir>.partial`` and renamed when complete,
+    so a run killed half-way never leaves a ``target_dir`` that looks finished; an existing
+    folder is extracted into again. Either way a marker file (:data:`EXTRACTED_MARKER`) is
+    written last; :func:`extraction_complete` checks it, and a folder that already holds a
+    complete extraction of this zip is left as it is."""
+    zip_path, target_dir = os.fspath(zip_path), os.fspath(target_dir)
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise DatasetError(f"{zip_path}: not a readable zip file ({err})") from None
+    with archive:
+        if extraction_complete(zip_path, target_dir):
+            return target_dir
+        fresh = not os.path.exists(target_dir)
+        work = target_dir.rstrip("/\\") + ".partial" if fresh else target_dir
+        work_real = os.path.realpath(work)
+        for member in archive.infolist():
+            name = member.filename
+            mode = member.external_attr >> 16
+            if (name.startswith(("/", "\\")) or ":" in name.split("/")[0]
+                    or (mode & 0o170000) == 0o120000):
+                raise DatasetError(f"{zip_path}: member {name!r} is an absolute path, a drive "
+                                   "or a link; refusing to extract")
+            dest = os.path.realpath(os.path.join(work_real, name.replace("\\", "/")))
+            if os.path.commonpath([work_real, dest]) != work_real:
+                raise DatasetError(f"{zip_path}: member {name!r} would be written outside "
+                                   f"{target_dir}; refusing to extract")
+        try:
+            if fresh and os.path.exists(work):
+                shutil.rmtree(work)  # left by a run that was killed
+            os.makedirs(work, exist_ok=True)
+            marker = os.path.join(work, EXTRACTED_MARKER)
+            if os.path.exists(marker):
+                os.remove(marker)  # a stale marker (of another zip) must not survive a kill
+            archive.extractall(work_real)
+            with open(marker + ".tmp", "w", encoding="utf-8") as f:
+                json.dump(_zip_stamp(zip_path), f)
+            os.replace(marker + ".tmp", marker)
+            if fresh:
+                os.replace(work, target_dir)
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            raise DatasetError(f"{zip_path}: extraction into {target_dir} failed ({err}); "
+                               "it is redone on the next call") from None
+    return target_dir
+

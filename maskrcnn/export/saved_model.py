@@ -1,0 +1,125 @@
+"""Export a trained model: Keras 3 ``.weights.h5``, and a SavedModel of the inference graph.
+
+The SavedModel's ``serving_default`` signature takes what ``MaskRCNN.mold_inputs`` makes:
+
+    images   uint8   (B, H, W, 3)  resized and padded, any H, W (anchors come from the shape)
+    windows  float32 (B, 4)        the image inside the padding, y1, x1, y2, x2 in [0, 1]
+
+and returns ``detections`` float32 (B, K, 6) (normalised y1, x1, y2, x2, class id, score;
+rows with class id 0 are padding) and ``masks`` float32 (B, K, h, w) (mask probability of each
+detection's class in its box), K = DETECTION_MAX_INSTANCES. ``maskrcnn.json`` beside it holds
+the config and class names; ``load_saved_model`` gives back a ``ServedModel`` whose
+``detect`` is ``MaskRCNN.detect`` (the same Predictor) over the SavedModel's graph.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import tensorflow as tf
+
+from ..config import Config
+from ..errors import ConfigError, WeightsError
+from ..predictor import Predictor
+
+METADATA_FILE = "maskrcnn.json"
+
+
+def export_keras_weights(model, path: str) -> str:
+    """Write the model's weights as a Keras 3 ``.weights.h5`` (atomically). Load it back with
+    ``model.load_weights(path)`` into a model of the same config."""
+    path = os.fspath(path)
+    if not path.endswith(".weights.h5"):
+        raise WeightsError(f"{path}: Keras 3 weights files must end in .weights.h5")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    partial = path[:-len(".weights.h5")] + ".partial.weights.h5"
+    model.keras_model.save_weights(partial, overwrite=True)
+    os.replace(partial, path)
+    return path
+
+
+class _InferenceModule(tf.Module):
+    """The inference graph with its variables, as a tf.Module that tf.saved_model can save."""
+
+    def __init__(self, network, channels: int):
+        super().__init__(name="maskrcnn_inference")
+        self.network = network
+        signature = [tf.TensorSpec((None, None, None, channels), tf.uint8, name="images"),
+                     tf.TensorSpec((None, 4), tf.float32, name="windows")]
+        self.detect = tf.function(self._detect, input_signature=signature, jit_compile=False)
+
+    def _detect(self, images, windows):
+        detections, masks = self.network.detect_batch(images, windows)
+        return {"detections": detections, "masks": masks}
+
+
+def export_saved_model(model, path: str) -> str:
+    """Write ``model``'s inference graph as a SavedModel at ``path`` (a folder, replaced if it
+    exists; written to ``<path>.partial`` first). The graph takes padded images of any size,
+    as ``mold_inputs`` makes them in every IMAGE_RESIZE_MODE."""
+    config = model.config
+    path = os.fspath(path)
+    partial = path + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    model.predictor.graph()  # the batch norms as the config says (BN_INFERENCE_STATISTICS)
+    module = _InferenceModule(model.keras_model, config.IMAGE_CHANNEL_COUNT)
+    tf.saved_model.save(module, partial,
+                        signatures={"serving_default": module.detect.get_concrete_function()})
+    with open(os.path.join(partial, METADATA_FILE), "w") as f:
+        json.dump({"config": config.to_json(),
+                   "class_names": list(model.class_names or [])}, f, indent=1)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(partial, path)
+    return path
+
+
+def load_saved_model(path: str):
+    """A SavedModel written by ``export_saved_model``, wrapped so that ``detect([image])``
+    returns what ``MaskRCNN.detect`` returns. Only the SavedModel's graph and variables are
+    read (no pickle)."""
+    path = os.fspath(path)
+    if not tf.saved_model.contains_saved_model(path):
+        raise WeightsError(f"{path}: no SavedModel here (export one with model.export(path))")
+    metadata_path = os.path.join(path, METADATA_FILE)
+    if not os.path.isfile(metadata_path):
+        raise WeightsError(f"{path}: no {METADATA_FILE}; was it written by maskrcnn's export?")
+    with open(metadata_path) as f:
+        metadata = json.load(f)
+    config = Config.from_json(metadata["config"], default_version=1)
+    return ServedModel(tf.saved_model.load(path), config, metadata["class_names"])
+
+
+class ServedModel:
+    """``detect`` and ``mold_inputs`` over a loaded SavedModel, through the same Predictor as
+    MaskRCNN: no Keras model is built, the graph and variables come from the SavedModel.
+    The graph is fixed: of the config, only the molding fields can still change."""
+
+    def __init__(self, loaded, config: Config, class_names: list[str]):
+        self.loaded, self.config, self.class_names = loaded, config, class_names
+        serve = loaded.signatures["serving_default"]
+
+        def graph(images, windows):
+            result = serve(images=images, windows=windows)
+            return result["detections"], result["masks"]
+
+        self.predictor = Predictor(config, lambda: graph)
+
+    def detect(self, images, verbose: int = 0) -> list[dict]:
+        return self.predictor.detect(images, verbose)
+
+    def mold_inputs(self, images):
+        return self.predictor.mold_inputs(images)
+
+
+ServedMaskRCNN = ServedModel  # its name before the Predictor split
+
+
+def export_model(model, path: str, format: str = "saved_model") -> str:
+    """``MaskRCNN.export``: "saved_model" (``export_saved_model``) or "weights"
+    (``export_keras_weights``)."""
+    if format == "saved_model":
+        return export_saved_model(model, path)
+    if format == "weights":
+        return export_keras_weights(model, path)
+    raise ConfigError(f"format must be 'saved_model' or 'weights', got {format!r}")

@@ -1,0 +1,100 @@
+"""Area shares: per image and class, the instances and the share of the image's pixels that
+their masks cover (overlapping instances count once); the tables a folder run writes.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+ANY_OBJECT = "any object"
+
+
+def area_shares(result: dict, class_names) -> pd.DataFrame:
+    """Instance count and covered share of the image per class, for one ``detect`` result.
+
+    Returns a DataFrame indexed by class name (background left out, class id order) and a
+    last row "any object", with ``count`` (instances), ``pixels`` (covered by the union of
+    the class's masks: overlaps count once) and ``share`` (pixels / (H * W), in [0, 1]).
+    ``result["masks"]`` is (H, W, N) bool, ``result["class_ids"]`` (N,).
+    """
+    masks = np.asarray(result["masks"], dtype=bool)
+    class_ids = np.asarray(result["class_ids"]).reshape(-1)
+    if masks.ndim != 3 or masks.shape[-1] != len(class_ids):
+        raise ValueError(f"masks of shape {masks.shape} do not fit {len(class_ids)} class ids; "
+                         "expected (H, W, N)")
+    rows = []
+    for class_id, name in enumerate(class_names[1:], start=1):
+        chosen = class_ids == class_id
+        pixels = int(masks[..., chosen].any(axis=-1).sum()) if chosen.any() else 0
+        rows.append((str(name), int(chosen.sum()), pixels))
+    rows.append((ANY_OBJECT, len(class_ids), int(masks.any(axis=-1).sum())))
+    table = pd.DataFrame(rows, columns=["class", "count", "pixels"]).set_index("class")
+    table["share"] = table["pixels"] / float(masks.shape[0] * masks.shape[1])
+    return table
+
+
+def share_row(result: dict, class_names, columns) -> dict:
+    """The images.csv columns of one image: instances, any_object_share, and
+    ``<class>_count`` / ``<class>_share`` for each class named in ``columns``."""
+    shares = area_shares(result, class_names)
+    row = {"instances": int(shares.loc[ANY_OBJECT, "count"]),
+           "any_object_share": float(shares.loc[ANY_OBJECT, "share"])}
+    row.update({f"{n}_{k}": shares.loc[n, k].item() for n in columns
+                for k in ("count", "share")})
+    return row
+
+
+def write_tables(output: str, files: list[str], records: dict, classes: list[str]):
+    """images.csv and summary.csv of the current inputs (``records`` by input path);
+    returns the images table."""
+    columns = ["image_id", "file", "annotated", "status", "error", "height", "width",
+               "instances", "any_object_share"]
+    columns += [f"{c}_{k}" for c in classes for k in ("count", "share")]
+    rows = []
+    for path in files:
+        r = records[path]
+        ok = r["status"] == "ok"
+        rows.append({"image_id": r["image_id"], "file": path, "status": r["status"],
+                     "error": r.get("error"), "height": r.get("height"), "width": r.get("width"),
+                     "annotated": os.path.join("annotated", r["name"] + ".jpg") if ok else None,
+                     **(r.get("row") or {})})
+    df = pd.DataFrame(rows, columns=columns)
+    counts = ["height", "width", "instances"] + [f"{c}_count" for c in classes]
+    df[counts] = df[counts].astype("Int64")
+    df.to_csv(os.path.join(output, "images.csv"), index=False)
+    summarize(df, classes).to_csv(os.path.join(output, "summary.csv"))
+    return df
+
+
+def summarize(df: pd.DataFrame, classes=None) -> pd.DataFrame:
+    """Per class (and "any object") of a :func:`~maskrcnn.inference.detect_folder` table:
+    images with at least one instance, instances, and the mean and max share over the
+    readable images."""
+    if classes is None:
+        classes = [c[:-len("_count")] for c in df.columns if c.endswith("_count")]
+    ok = df[df["status"] == "ok"]
+    rows = []
+    for name in list(classes) + [ANY_OBJECT]:
+        count, share = (("instances", "any_object_share") if name == ANY_OBJECT
+                        else (f"{name}_count", f"{name}_share"))
+        shares = ok[share].astype(float)
+        rows.append({"class": name, "images": int((ok[count] > 0).sum()),
+                     "instances": int(ok[count].sum()),
+                     "mean_share": float(shares.mean()) if len(ok) else float("nan"),
+                     "max_share": float(shares.max()) if len(ok) else float("nan")})
+    return pd.DataFrame(rows).set_index("class")
+
+
+def format_summary(df: pd.DataFrame) -> str:
+    """The text :func:`~maskrcnn.inference.detect_folder` prints at the end of a run."""
+    a = df.attrs
+    rate = (f" ({a['images_per_s']:.2f} images/s; model alone {a['detect_seconds']:.1f} s)"
+            if a["detected"] else "")
+    lines = [f"{a['images']} images: {a['detected']} detected now, {a['resumed']} done "
+             f"before, {a['unreadable']} unreadable; {a['seconds']:.1f} s{rate}"]
+    for _, row in df[df["status"] != "ok"].iterrows():
+        lines.append(f"  unreadable: {row['error']}")
+    lines.append(summarize(df).to_string(float_format=lambda v: f"{v:.4f}"))
+    return "\n".join(lines)

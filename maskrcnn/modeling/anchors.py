@@ -1,0 +1,78 @@
+"""Anchors: a grid of boxes of one scale and several aspect ratios on each pyramid level.
+
+Matterport's layout: for level i, anchors of side ``scales[i]`` pixels (area scale**2) and
+each ratio (width / height), centred on every ``anchor_stride``-th cell of a feature map of
+stride ``strides[i]``, centres at cell * stride (not cell centres); levels concatenated P2..P6,
+within a level ordered by (row, column, ratio).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .conventions import normalize_boxes
+
+
+def level_anchors(scale: float, ratios, feature_shape, feature_stride: int,
+                  anchor_stride: int = 1, dtype=np.float32) -> np.ndarray:
+    """(rows * cols * len(ratios), 4) pixel boxes (y1, x1, y2, x2) for one level."""
+    ratios = np.asarray(ratios, dtype=np.float64)
+    heights = scale / np.sqrt(ratios)
+    widths = scale * np.sqrt(ratios)
+    ys = np.arange(0, feature_shape[0], anchor_stride) * feature_stride
+    xs = np.arange(0, feature_shape[1], anchor_stride) * feature_stride
+    cy, cx = np.meshgrid(ys, xs, indexing="ij")
+    cy = cy[..., None].astype(np.float64)
+    cx = cx[..., None].astype(np.float64)
+    boxes = np.stack(np.broadcast_arrays(cy - 0.5 * heights, cx - 0.5 * widths,
+                                         cy + 0.5 * heights, cx + 0.5 * widths), axis=-1)
+    return boxes.reshape(-1, 4).astype(dtype)
+
+
+def pyramid_anchors(config, image_shape, dtype=np.float32) -> np.ndarray:
+    """(A, 4) anchors in pixels of a padded image of ``image_shape`` (H, W, ...)."""
+    h, w = int(image_shape[0]), int(image_shape[1])
+    out = []
+    for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
+        shape = (int(np.ceil(h / stride)), int(np.ceil(w / stride)))
+        out.append(level_anchors(scale, config.RPN_ANCHOR_RATIOS, shape, stride,
+                                 config.RPN_ANCHOR_STRIDE, dtype))
+    return np.concatenate(out, axis=0)
+
+
+def normalized_pyramid_anchors(config, image_shape) -> np.ndarray:
+    """``pyramid_anchors`` in the graph's 0..1 coordinates (Config.BOX_CONVENTION)."""
+    h, w = float(image_shape[0]), float(image_shape[1])
+    # float64 until the end, so that the result is matterport's to the last bit.
+    anchors = normalize_boxes(pyramid_anchors(config, image_shape, np.float64), h, w,
+                              config.BOX_CONVENTION)
+    return anchors.astype(np.float32)
+
+
+def anchors_per_location(config) -> int:
+    return len(config.RPN_ANCHOR_RATIOS)
+
+
+def graph_anchors(config, image_hw):
+    """``normalized_pyramid_anchors`` computed in the TensorFlow graph from the padded image
+    size ``image_hw`` (an int (2,) tensor, or a pair of ints), so that one graph serves
+    every image size. float64 until the end, as the numpy version: the two are bit-equal.
+    Returns (A, 4) float32."""
+    import tensorflow as tf
+    hw = tf.cast(image_hw, tf.float64)
+    out = []
+    for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
+        ratios = np.asarray(config.RPN_ANCHOR_RATIOS, dtype=np.float64)
+        heights = tf.constant(scale / np.sqrt(ratios), tf.float64)
+        widths = tf.constant(scale * np.sqrt(ratios), tf.float64)
+        rows = tf.cast(tf.math.ceil(hw[0] / stride), tf.int32)
+        cols = tf.cast(tf.math.ceil(hw[1] / stride), tf.int32)
+        step = config.RPN_ANCHOR_STRIDE
+        ys = tf.cast(tf.range(0, rows, step) * stride, tf.float64)
+        xs = tf.cast(tf.range(0, cols, step) * stride, tf.float64)
+        cy, cx = tf.meshgrid(ys, xs, indexing="ij")
+        cy, cx = cy[..., None], cx[..., None]
+        boxes = tf.stack([cy - 0.5 * heights, cx - 0.5 * widths,
+                          cy + 0.5 * heights, cx + 0.5 * widths], axis=-1)
+        out.append(tf.reshape(boxes, [-1, 4]))
+    anchors = normalize_boxes(tf.concat(out, axis=0), hw[0], hw[1], config.BOX_CONVENTION)
+    return tf.cast(anchors, tf.float32)

@@ -1,0 +1,68 @@
+"""ResNet backbones with matterport's layer names (``conv1``, ``res4b_branch2a``,
+``bn5c_branch2c``).
+
+The names are what let matterport's ``.h5`` weights load by name and what its ``layers=``
+regexes match. ``small`` is the same network with a quarter of the channels and one block per
+stage, for CPU work and tests.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from .batch_norm import conv_bn
+
+# Blocks per stage (C2..C5) and the channel multiplier of each built-in backbone.
+RESNETS = {
+    "resnet50": ((3, 4, 6, 3), 1.0),
+    "resnet101": ((3, 4, 23, 3), 1.0),
+    "small": ((1, 1, 1, 1), 0.25),
+}
+
+
+def _bottleneck(x, filters, stage: int, block: str, strides: int, shortcut_conv: bool):
+    """One ResNet bottleneck block (stride on the first 1x1 conv, as in the Caffe ResNets)."""
+    f1, f2, f3 = filters
+    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
+    y = conv_bn(x, f1, 1, conv + "2a", bn + "2a", strides=strides)
+    y = layers.Activation("relu")(y)
+    y = conv_bn(y, f2, 3, conv + "2b", bn + "2b", padding="same")
+    y = layers.Activation("relu")(y)
+    y = conv_bn(y, f3, 1, conv + "2c", bn + "2c")
+    if shortcut_conv:
+        x = conv_bn(x, f3, 1, conv + "1", bn + "1", strides=strides)
+    y = layers.Add()([y, x])
+    return layers.Activation("relu", name=f"res{stage}{block}_out")(y)
+
+
+def resnet(name: str, channels: int = 3) -> keras.Model:
+    """Functional ResNet: (B, H, W, channels) float image -> [C2, C3, C4, C5] at strides 4..32."""
+    blocks, width = RESNETS[name]
+    image = keras.Input(shape=(None, None, channels), name="input_image")
+    x = layers.ZeroPadding2D(3)(image)
+    x = conv_bn(x, int(64 * width), 7, "conv1", "bn_conv1", strides=2)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+    outputs = []
+    for stage, count in zip((2, 3, 4, 5), blocks):
+        base = int(64 * width) * 2 ** (stage - 2)
+        filters = (base, base, base * 4)
+        for i in range(count):
+            block = chr(ord("a") + i) if count <= 26 else f"{i}"
+            strides = 2 if (i == 0 and stage > 2) else 1
+            x = _bottleneck(x, filters, stage, block, strides, shortcut_conv=(i == 0))
+        outputs.append(x)
+    return keras.Model(image, outputs, name=f"backbone_{name}")
+
+
+def build_backbone(config) -> keras.Model:
+    """The backbone named by ``config.BACKBONE``, or one made by a callable there.
+
+    A callable is called as ``f(input_image, train_bn)`` with a Keras input tensor and must
+    return the feature maps [C2, C3, C4, C5] (a longer list's last four are used).
+    """
+    if callable(config.BACKBONE):
+        image = keras.Input(shape=(None, None, config.IMAGE_CHANNEL_COUNT), name="input_image")
+        features = list(config.BACKBONE(image, train_bn=config.TRAIN_BN))[-4:]
+        return keras.Model(image, features, name="backbone_custom")
+    return resnet(config.BACKBONE, config.IMAGE_CHANNEL_COUNT)

@@ -1,0 +1,53 @@
+"""Small configs shared by the demo, the notebooks' smoke mode and the tests.
+
+``ShapesConfig``: the demo's CPU-sized model for 128 x 128 synthetic shapes (3 classes).
+``TinyShapesConfig``: the same made tiny (64 px images, a narrow network, 4 steps an epoch),
+for smoke runs that must finish in seconds; tests subclass it.
+"""
+from __future__ import annotations
+
+from .config import Config
+
+
+class ShapesConfig(Config):
+    """A small, CPU-sized Mask R-CNN for 128 x 128 shapes images (3 classes)."""
+    NAME = "shapes"
+    NUM_CLASSES = 1 + 3
+    # images and batches
+    IMAGE_MIN_DIM = IMAGE_MAX_DIM = 128
+    IMAGES_PER_GPU = 8
+    STEPS_PER_EPOCH = 100
+    VALIDATION_STEPS = 3
+    # a narrow network, trained from scratch
+    BACKBONE = "small"
+    TOP_DOWN_PYRAMID_SIZE = 64
+    RPN_HEAD_CHANNELS = 64
+    FPN_CLASSIF_FC_LAYERS_SIZE = 256
+    MASK_HEAD_CHANNELS = 32
+    TRAIN_BN = True
+    LEARNING_RATE = 0.02
+    # anchors, proposals and ROIs for a few objects per image
+    RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
+    RPN_TRAIN_ANCHORS_PER_IMAGE = 128
+    PRE_NMS_LIMIT = 1000
+    POST_NMS_ROIS_TRAINING, POST_NMS_ROIS_INFERENCE = 256, 128
+    TRAIN_ROIS_PER_IMAGE = 32
+    MAX_GT_INSTANCES = 8
+    DETECTION_MIN_CONFIDENCE = 0.5
+
+
+class TinyShapesConfig(ShapesConfig):
+    """The shapes config made tiny: 64 px images, a narrow network, 4 steps an epoch."""
+    IMAGE_MIN_DIM = IMAGE_MAX_DIM = 64
+    IMAGES_PER_GPU = 2
+    STEPS_PER_EPOCH = 4
+    VALIDATION_STEPS = 1
+    # narrower still
+    TOP_DOWN_PYRAMID_SIZE = RPN_HEAD_CHANNELS = 32
+    FPN_CLASSIF_FC_LAYERS_SIZE = 64
+    MASK_HEAD_CHANNELS = 16
+    # anchors at half the scales, fewer proposals and ROIs
+    RPN_ANCHOR_SCALES = (4, 8, 16, 32, 64)
+    PRE_NMS_LIMIT = 500
+    POST_NMS_ROIS_TRAINING, POST_NMS_ROIS_INFERENCE = 64, 32
+    TRAIN_ROIS_PER_IMAGE = 16

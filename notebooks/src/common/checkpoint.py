@@ -1,0 +1,37 @@
+# Cells shared by the notebooks: checkpoint.
+# Included by the sources in notebooks/src/ with "# %include common/checkpoint.py".
+# ruff: noqa: E402, F821
+
+# %% [markdown]
+# ## The checkpoint
+#
+# A checkpoint of this package carries its config and class names, so the file is all
+# we need. Set `CHECKPOINT` to one (from `train.ipynb`, or on Drive); left at `None`,
+# the newest complete one under `runs/logs/` is used. In smoke mode a tiny shapes model
+# is trained for a few steps first (about half a minute), so the notebook runs on its
+# own; its detections are poor, which is fine for a smoke test.
+
+# %%
+CHECKPOINT = None  # e.g. MODEL_DIR / "shapes20240101T1200/mask_rcnn_shapes_0008.h5"
+
+# %%
+from maskrcnn import MaskRCNN
+from maskrcnn.data import ShapesDataset
+from maskrcnn.presets import TinyShapesConfig
+from maskrcnn.weights import is_complete_checkpoint
+
+if CHECKPOINT is None and SMOKE:  # the tiny preset: 64 px images, a narrow network
+    smoke_config = TinyShapesConfig()
+    size = smoke_config.IMAGE_MAX_DIM
+    trainer = MaskRCNN("training", smoke_config, model_dir=str(MODEL_DIR))
+    trainer.train(ShapesDataset(32, size, size, seed=0), None,
+                  learning_rate=smoke_config.LEARNING_RATE, epochs=1, layers="all", verbose=0)
+    CHECKPOINT = trainer.find_last()
+elif CHECKPOINT is None:
+    found = sorted((p for p in MODEL_DIR.glob("*/mask_rcnn_*.h5")
+                    if is_complete_checkpoint(str(p))), key=os.path.getmtime)
+    if not found:
+        raise FileNotFoundError(f"no checkpoint under {MODEL_DIR}: run train.ipynb "
+                                "first, or set CHECKPOINT to a file")
+    CHECKPOINT = found[-1]
+print("checkpoint:", CHECKPOINT)

@@ -1,0 +1,209 @@
+# Source of notebooks/train.ipynb: edit here, then run `python notebooks/build.py`.
+# Percent format: "# %%" starts a code cell, "# %% [markdown]" a text cell; "# %include"
+# brings in cells shared by the notebooks (src/common/), which also define names used here.
+# ruff: noqa: E402, F821
+
+# %% [markdown]
+# # Train Mask R-CNN
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/maskrcnn/blob/main/notebooks/train.ipynb)
+#
+# Train Mask R-CNN on a dataset of your choice: look at a few samples, train the
+# heads first and then deeper layers (from COCO or ImageNet weights when they fit),
+# watch the losses in TensorBoard and in a plot, and keep the checkpoint (on Drive
+# when you use Colab). `detect.ipynb` and `evaluate.ipynb` take it from there.
+
+# %include common/running.py
+
+# %include common/setup.py
+
+# %include common/dataset.py
+
+# %% [markdown]
+# ## Load the training and validation sets
+#
+# Each reader returns a prepared `Dataset` (matterport's API: `class_names`,
+# `image_ids`, `load_image`, `load_mask`). Bad annotations raise a `DatasetError`
+# naming the file and the item; `inspect_data.ipynb` lists all problems at once.
+
+# %%
+train_set = load_split("train", shapes_count=100 if SMOKE else 600, seed=0)
+val_set = load_split("val", shapes_count=8 if SMOKE else 50, seed=1)
+print(f"train: {len(train_set.image_ids)} images, val: {len(val_set.image_ids)} "
+      f"images; classes: {train_set.class_names}")
+
+# %% [markdown]
+# ## Configuration
+#
+# A `Config` subclass with UPPER_CASE fields, as in matterport. The shapes config of
+# the demo is small enough for a CPU. For a real dataset the class count comes from
+# the data; a ResNet-101 backbone is what the COCO weights have (ResNet-50 is
+# faster). Smoke mode takes the tiny preset that the tests use (`maskrcnn.presets`): 64 px
+# images, a narrow network, 4 steps an epoch.
+
+# %%
+from maskrcnn import Config
+from maskrcnn.presets import ShapesConfig, TinyShapesConfig
+
+if SMOKE:
+    TrainConfig = TinyShapesConfig
+elif DATASET == "shapes":
+    class TrainConfig(ShapesConfig):  # 128 px, "small" backbone, 3 classes
+        NAME = "shapes"
+else:
+    class TrainConfig(Config):
+        NAME = DATASET
+        NUM_CLASSES = train_set.num_classes  # background included
+        BACKBONE = "resnet101"
+        IMAGES_PER_GPU = 2
+        IMAGE_MIN_DIM = 512
+        IMAGE_MAX_DIM = 512
+        STEPS_PER_EPOCH = 100
+        VALIDATION_STEPS = 10
+        DETECTION_MIN_CONFIDENCE = 0.7
+
+config = TrainConfig()
+config.validate()
+config.display()
+
+# %% [markdown]
+# ## A look at the data
+#
+# Before spending GPU time, check that images and masks belong together: each row
+# shows an image and, per class, its instance masks.
+
+# %%
+from maskrcnn import visualize
+
+visualize.display_dataset_samples(train_set, train_set.image_ids[:3])
+
+# %% [markdown]
+# ## The model and its starting weights
+#
+# `INIT_WITH` picks the starting point: `"coco"` (matterport's `mask_rcnn_coco.h5`,
+# ResNet-101, about 250 MB, downloaded once into `~/.keras/maskrcnn`), `"imagenet"`
+# (a Keras ResNet backbone), `"last"` (resume the newest checkpoint in `MODEL_DIR`,
+# epoch count included), the path of an `.h5` file, or `None` (from scratch). The
+# class-specific head layers are left out automatically when the class count
+# differs. Downloads happen only with `ALLOW_DOWNLOAD`, never in smoke mode; the
+# shapes config's `"small"` backbone has no pretrained weights and starts from
+# scratch.
+
+# %%
+from maskrcnn import MaskRCNN
+from maskrcnn.weights import COCO_WEIGHTS_FILE, cache_dir
+
+INIT_WITH = "coco"
+ALLOW_DOWNLOAD = True
+
+PRETRAINED_BACKBONE = config.BACKBONE in ("resnet50", "resnet101")
+if INIT_WITH in ("coco", "imagenet") and (SMOKE or not PRETRAINED_BACKBONE):
+    INIT_WITH = None  # smoke mode never downloads; "small" has no pretrained weights
+elif INIT_WITH == "coco" and config.BACKBONE != "resnet101":
+    INIT_WITH = "imagenet"  # the COCO file holds a ResNet-101
+if INIT_WITH in ("coco", "imagenet") and not ALLOW_DOWNLOAD:
+    cached = {"coco": COCO_WEIGHTS_FILE,
+              "imagenet": f"{config.BACKBONE}_imagenet_matterport_names.h5"}
+    if not (Path(cache_dir()) / cached[INIT_WITH]).is_file():
+        print(f"{INIT_WITH} weights are not cached and downloads are off: "
+              "training from scratch")
+        INIT_WITH = None
+
+model = MaskRCNN(mode="training", config=config, model_dir=str(MODEL_DIR))
+if INIT_WITH is not None:
+    model.init_weights(INIT_WITH)
+print("starting from:", INIT_WITH or "scratch")
+
+# %% [markdown]
+# ## TensorBoard
+#
+# Each training run writes TensorBoard logs to its folder under `MODEL_DIR`. Start
+# TensorBoard here, before training, and refresh it while the model trains (skipped
+# in smoke mode; the loss plot further down shows the same curves).
+
+# %%
+if not SMOKE and find_spec("tensorboard") is not None:
+    print(f"TensorBoard on {MODEL_DIR}")
+    # %load_ext tensorboard
+    # %tensorboard --logdir "{MODEL_DIR}"
+else:
+    print("TensorBoard skipped (smoke mode, or tensorboard is not installed)")
+
+# %% [markdown]
+# ## Augmentation
+#
+# An albumentations transform is applied to each training image and its masks
+# together. Keep to transforms that preserve the image size (flips, small affine
+# changes, colour): the images are already resized and padded by then.
+
+# %%
+import albumentations as A
+
+augmentation = A.Compose([
+    A.HorizontalFlip(p=0.5),
+    A.RandomBrightnessContrast(p=0.3),
+])
+
+# %% [markdown]
+# ## Training: heads first, then deeper layers
+#
+# Stages are `(layers, until_epoch, learning_rate)`; epochs count from the start,
+# as in matterport. With pretrained weights the new heads are trained first while
+# the backbone stays frozen, then ResNet stage 4 and up (`"4+"`), then everything at
+# a lower rate. The shapes model's `"small"` backbone has no pretrained weights: all
+# its layers must learn, so one epoch of heads is followed by `"all"`. Finished
+# stages are skipped: after `model.init_weights("last")` the same call resumes an
+# interrupted schedule. One checkpoint is written per epoch.
+
+# %%
+LR = config.LEARNING_RATE
+if SMOKE:
+    STAGES = [("heads", 1, LR), ("all", 2, LR)]
+elif PRETRAINED_BACKBONE:
+    STAGES = [("heads", 10, LR), ("4+", 30, LR), ("all", 40, LR / 10)]
+else:
+    STAGES = [("heads", 1, LR), ("all", 6, LR), ("all", 8, LR / 10)]
+
+histories = model.train_schedule(train_set, val_set, STAGES,
+                                 augmentation=augmentation,
+                                 verbose=2 if SMOKE else "auto")
+
+# %% [markdown]
+# ## Losses
+#
+# The Keras histories of the stages, joined: one panel per loss, training solid,
+# validation dashed, epochs numbered as the checkpoints. Given the run's folder instead,
+# `plot_losses` reads the same numbers back from the TensorBoard logs, which also works
+# for a run trained elsewhere.
+
+# %%
+history = {}
+for h in histories:
+    for key, values in h.history.items():
+        history.setdefault(key, []).extend(values)
+visualize.plot_losses(history, title=f"{config.NAME}: losses per epoch")
+
+# %%
+visualize.plot_losses(model.log_dir, title="From the TensorBoard logs")
+
+# %% [markdown]
+# ## The checkpoint
+#
+# The newest complete checkpoint of this run. It sits under `MODEL_DIR`, which is on
+# Drive when `USE_DRIVE` is set, so it survives the Colab runtime. A quick check:
+# reload it the way `detect.ipynb` does and compare detections with the ground
+# truth on a validation image.
+
+# %%
+checkpoint = model.find_last()
+print("checkpoint:", checkpoint)
+
+from maskrcnn.data.transforms import extract_bboxes
+
+detector = MaskRCNN.from_checkpoint(checkpoint)  # config and class names included
+image_id = val_set.image_ids[0]
+image, masks, class_ids = val_set.load_image_and_masks(image_id)
+r = detector.detect([image])[0]
+visualize.side_by_side(image, (extract_bboxes(masks), masks, class_ids),
+                       (r["rois"], r["masks"], r["class_ids"], r["scores"]),
+                       detector.class_names, figsize=(8, 4))

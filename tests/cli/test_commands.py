@@ -1,0 +1,59 @@
+"""The ``maskrcnn`` command: a short demo, then evaluate and export its checkpoint."""
+import os
+import re
+
+from maskrcnn.cli import main
+
+
+def test_demo_evaluate_export(tmp_path, capsys):
+    figures, logs = tmp_path / "figures", tmp_path / "logs"
+    status = main(["demo", "--epochs", "1", "--steps", "2", "--images", "8", "--test-images",
+                   "4", "--size", "64", "--batch", "2", "--output", str(figures),
+                   "--model-dir", str(logs), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert re.search(r"^mAP@0\.5: \d\.\d{3}$", out, re.M)
+    assert re.search(r"^mAP@\[\.5:\.95\]: \d\.\d{3}$", out, re.M)
+    assert re.search(r"^\|\s*segm\s*\|", out, re.M) and "APs" in out  # the COCO tables
+    assert (figures / "demo_detections.png").stat().st_size > 1000
+    assert (figures / "demo_loss.png").stat().st_size > 1000
+    checkpoint = re.search(r"^checkpoint: (.+)$", out, re.M).group(1)
+    assert os.path.isfile(checkpoint)
+
+    assert main(["evaluate", "--weights", checkpoint, "--dataset", "4x64", "--format",
+                 "shapes", "--subset", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "AP50" in out and "segm" in out
+
+    target = tmp_path / "model.weights.h5"
+    assert main(["export", "--weights", checkpoint, "--output", str(target), "--format",
+                 "weights"]) == 0
+    assert target.is_file()
+
+
+def test_errors_are_reported_not_raised(tmp_path, capsys):
+    status = main(["evaluate", "--weights", str(tmp_path / "missing.h5"), "--dataset", "4x64",
+                   "--format", "shapes"])
+    assert status == 2
+    assert "missing.h5" in capsys.readouterr().err
+
+
+def test_train_from_scratch_trains_all_layers_and_refuses_heads(tmp_path, capsys):
+    import json
+
+    from conftest import TinyConfig
+    fields = json.loads(TinyConfig().to_json())
+    fields.update(STEPS_PER_EPOCH=1, BN_RECOMPUTE_IMAGES=0)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(fields))
+    common = ["train", "--dataset", "4x64", "--format", "shapes", "--config", str(config),
+              "--epochs", "1", "--model-dir", str(tmp_path / "logs")]
+    assert main(common + ["--layers", "heads"]) == 2
+    err = capsys.readouterr().err
+    assert "frozen, random backbone" in err and "--layers all" in err
+    assert not (tmp_path / "logs").exists()  # refused before anything ran
+    assert main(common) == 0
+    out = capsys.readouterr().out
+    assert "training layers 'all' from scratch" in out
+    assert re.search(r"^IMAGE_MAX_DIM\s+64$", out, re.M)  # the effective config is printed
+    assert os.path.isfile(re.search(r"^checkpoint: (.+)$", out, re.M).group(1))

@@ -1,0 +1,1 @@
+"""Tests of maskrcnn.data, one module per module of the package."""

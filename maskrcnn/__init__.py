@@ -4,7 +4,13 @@
 without TensorFlow; the model needs it (``pip install 'maskrcnn[cpu]'`` or ``[gpu]``).
 """
 import importlib.abc
+import os
 import sys
+
+# Before anything imports TensorFlow: Keras on TensorFlow, and TensorFlow's C++ log quiet
+# (its grappler cost-model warnings fill notebooks otherwise). Both can be set beforehand.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .config import Config
 from .data.dataset import Dataset

@@ -26,6 +26,10 @@ class ShapesConfig(Config):
     MASK_HEAD_CHANNELS = 32
     TRAIN_BN = True
     LEARNING_RATE = 0.02
+    # Trained from scratch, so no matterport weights to match: the aligned convention's
+    # sub-pixel ROI pooling and mask pasting gave the demo mask AP 81.8 where matterport's
+    # gave 77.2 (box AP 79.3 and 78.7; one run each, 2-core CPU).
+    BOX_CONVENTION = "aligned"
     # anchors, proposals and ROIs for a few objects per image
     RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
     RPN_TRAIN_ANCHORS_PER_IMAGE = 128

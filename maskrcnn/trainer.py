@@ -150,6 +150,43 @@ class DivergenceGuard(keras.callbacks.Callback):
             "weights: reload before detecting.")
 
 
+class StepLosses(keras.callbacks.Callback):
+    """Writes every ``every``-th training step's own losses to TensorBoard (run
+    ``train_steps``, tags ``step_<loss>``, x = global step counted from the first epoch of the
+    run): Keras logs only running means over the epoch. A step's value is recovered from two
+    consecutive running means: k * mean_k - (k - 1) * mean_(k-1)."""
+
+    def __init__(self, log_dir: str, first_step: int = 0, every: int = 1):
+        super().__init__()
+        self.log_dir, self.step, self.every = log_dir, int(first_step), max(1, int(every))
+        self._writer, self._means = None, {}
+
+    def on_train_begin(self, logs=None):
+        self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "train_steps"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._means = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        k = batch + 1
+        values = {}
+        for name, mean in (logs or {}).items():
+            if "loss" not in name:
+                continue
+            mean = float(np.asarray(mean))
+            values[name] = k * mean - (k - 1) * self._means.get(name, 0.0)
+            self._means[name] = mean
+        if self.step % self.every == 0 and self._writer is not None:
+            with self._writer.as_default():
+                for name, value in values.items():
+                    tf.summary.scalar(f"step_{name}", value, step=self.step)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+
+
 class LearningRateWarmup(keras.callbacks.Callback):
     """Linear learning-rate warm-up over the first ``steps`` batches of training.
 
@@ -278,6 +315,8 @@ class Trainer:
 
         callbacks = [guard,  # first: a diverged epoch must stop before its checkpoint
                      keras.callbacks.TensorBoard(ckpt.log_dir, write_graph=False),
+                     StepLosses(ckpt.log_dir, ckpt.epoch * c.STEPS_PER_EPOCH,
+                                every=max(1, c.STEPS_PER_EPOCH // 200)),
                      CheckpointCallback(save_checkpoint)]
         callbacks += list(custom_callbacks or [])
         try:

@@ -12,6 +12,7 @@ from maskrcnn.presets import TinyShapesConfig  # noqa: E402
 class TinyConfig(TinyShapesConfig):
     """The shared tiny preset (maskrcnn.presets) with the values these tests rely on."""
     NAME = "tiny"
+    BOX_CONVENTION = "matterport"  # the library's default, so that tests cover it
     RPN_ANCHOR_SCALES = (8, 16, 32, 64, 128)
     RPN_TRAIN_ANCHORS_PER_IMAGE = 64
     MAX_GT_INSTANCES = 6

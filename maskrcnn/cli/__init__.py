@@ -1,7 +1,7 @@
-"""``maskrcnn`` command line: demo, train, detect, evaluate, inspect, convert, export.
+"""``maskrcnn`` command line: demo, train, detect, evaluate, inspect, convert, split, export.
 
 Each sub-command is a thin layer over the Python API, in a module of its own (``demo``,
-``train``, ``detect``, ``evaluate``, ``export``, ``data`` for inspect and convert);
+``train``, ``detect``, ``evaluate``, ``export``, ``data`` for inspect, convert and split);
 ``maskrcnn SUBCOMMAND --help`` lists its options with their defaults.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parser(sub)
     data.add_inspect_parser(sub)
     data.add_convert_parser(sub)
+    data.add_split_parser(sub)
     detect.add_parser(sub)
     return parser
 

@@ -111,3 +111,38 @@ def add_convert_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out bad items (listed) instead of stopping at the first")
     return parser
+
+
+def run_split(args) -> int:
+    """``maskrcnn split``: write the parts; 0 done, 2 bad data."""
+    from ..data.split import split_annotations
+
+    fractions = {"train": 1.0 - args.val - args.test, "val": args.val, "test": args.test}
+    fractions = {name: f for name, f in fractions.items() if f > 0}
+    if not 0 <= args.val < 1 or not 0 <= args.test < 1 or fractions.get("train", 0) <= 0:
+        return fail(f"--val {args.val} and --test {args.test} must be fractions that leave "
+                    "images for training (e.g. --val 0.2 --test 0.1)")
+    try:
+        split_annotations(args.path, fractions, seed=args.seed, output_dir=args.output)
+    except DatasetError as err:
+        return fail(err)
+    return 0
+
+
+def add_split_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``split`` to an ``ArgumentParser.add_subparsers()`` object."""
+    parser = add_command(
+        subparsers, "split", run_split,
+        help="split a COCO or VIA file into train/val/test files by image",
+        description="Shuffle the images of a COCO or VIA annotation file with a seed and write "
+                    "one file of the same format per part (NAME.train.json, NAME.val.json, "
+                    "NAME.test.json), each image with all its annotations in exactly one.")
+    parser.add_argument("path", help="the COCO or VIA annotation JSON")
+    parser.add_argument("--val", type=float, default=0.2, help="fraction of images for val")
+    parser.add_argument("--test", type=float, default=0.0, help="fraction of images for test")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="shuffling seed: the same seed gives the same parts")
+    parser.add_argument("--output", default=None,
+                        help="folder for the parts (default: beside PATH, where the readers "
+                             "find the same images)")
+    return parser

@@ -8,7 +8,8 @@ from .common import add_command, add_dataset_options, fail, load_dataset
 
 def config_from(args, dataset):
     """The Config of ``--config`` (a JSON file), ``--name`` and ``--set`` fields, with the
-    dataset's NUM_CLASSES."""
+    dataset's NUM_CLASSES; fields that neither gives come from the data
+    (``maskrcnn.data.inspect.suggest_settings``) unless ``--no-suggest``."""
     from ..config import Config
     values = {}
     if args.config:
@@ -19,7 +20,18 @@ def config_from(args, dataset):
     for item in args.set or []:
         key, _, value = item.partition("=")
         values[key.strip()] = json.loads(value)
+    if not args.no_suggest:
+        from ..data.inspect import inspect_dataset, suggest_settings
+        suggested = suggest_settings(inspect_dataset(dataset, max_images=SUGGEST_IMAGES))
+        taken = {k: v for k, v in suggested.items() if k not in values}
+        if taken:
+            print("from the data (maskrcnn inspect; --set or --config to choose): "
+                  + ", ".join(f"{k}={v}" for k, v in taken.items()))
+        values.update(taken)
     return Config.from_dict(values)
+
+
+SUGGEST_IMAGES = 200  # images looked at to suggest sizes, anchors and instance counts
 
 
 def run(args) -> int:
@@ -68,4 +80,7 @@ def add_parser(subparsers):
                         help="a config field, e.g. --set IMAGES_PER_GPU=1; repeatable "
                              "(default: none)")
     parser.add_argument("--model-dir", default="logs", help="folder for checkpoints and logs")
+    parser.add_argument("--no-suggest", action="store_true",
+                        help="do not take image sizes, anchor scales and instance counts from "
+                             "the data (fields that --config and --set do not give)")
     return parser

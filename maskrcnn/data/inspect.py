@@ -13,10 +13,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import DatasetError
 from .layout import open_dataset
 from .problems import Problem, Problems, ReportingDataset  # noqa: F401  (their old home)
+from .transforms import extract_bboxes
 
 #: COCO's object size buckets: area in pixels below 32**2 is small, below 96**2 medium.
 SMALL_AREA, MEDIUM_AREA = 32 ** 2, 96 ** 2
@@ -39,6 +41,10 @@ class InspectReport:
     size_counts: dict = field(default_factory=lambda: {"small": 0, "medium": 0, "large": 0})
     skipped: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    #: (height, width) of each image read, and the side sqrt(height * width) of each
+    #: instance's box, in the image's own pixels.
+    image_sizes: list = field(default_factory=list)
+    box_sides: list = field(default_factory=list)
 
     @property
     def errors(self) -> list:
@@ -74,6 +80,17 @@ class InspectReport:
         s = self.size_counts
         lines.append(f"sizes: {s['small']} small (< 32^2 px), {s['medium']} medium, "
                      f"{s['large']} large (>= 96^2 px)")
+        if self.image_sizes:
+            hw = np.array(self.image_sizes)
+            lines.append(f"image sizes (h x w): median {int(np.median(hw[:, 0]))} x "
+                         f"{int(np.median(hw[:, 1]))}, from {hw[:, 0].min()} x {hw[:, 1].min()}"
+                         f" to {hw[:, 0].max()} x {hw[:, 1].max()}")
+        if self.box_sides:
+            p10, p50, p90 = np.percentile(self.box_sides, [10, 50, 90])
+            lines.append(f"object sizes (box side, px): 10th percentile {p10:.0f}, median "
+                         f"{p50:.0f}, 90th {p90:.0f}")
+            fields = ", ".join(f"{k}={v}" for k, v in suggest_settings(self).items())
+            lines.append(f"suggested config: {fields}")
         for what, count in self.skipped.items():
             lines.append(f"skipped: {count} {what}")
         lines.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
@@ -86,19 +103,51 @@ class InspectReport:
         return self.summary()
 
 
-def inspect_dataset(dataset) -> InspectReport:
+def suggest_settings(report: InspectReport, max_dim_limit: int = 1024) -> dict:
+    """Config fields that fit the data in ``report`` (it needs image and object sizes).
+
+    - IMAGE_MIN_DIM / IMAGE_MAX_DIM: the median image at its own size (sides rounded up to
+      multiples of 64), the long side at most ``max_dim_limit``; small objects suffer most
+      from downscaling.
+    - RPN_ANCHOR_SCALES: five doubling sides, the smallest the power of two at or below the
+      10th-percentile object side once resized (at least 4 px, at most matterport's 32).
+    - MAX_GT_INSTANCES: the most instances in an image; DETECTION_MAX_INSTANCES: that with
+      a quarter more room, at least 100.
+    """
+    hw = np.array(report.image_sizes or [(1024, 1024)], dtype=np.float64)
+    short, long = np.median(hw.min(axis=1)), np.median(hw.max(axis=1))
+    max_dim = int(min(max_dim_limit, 64 * np.ceil(long / 64)))
+    scale = min(1.0, max_dim / long)
+    min_dim = int(min(max_dim, 64 * np.ceil(short * scale / 64)))
+    sides = np.asarray(report.box_sides or [32.0]) * scale
+    smallest = int(2 ** np.floor(np.log2(max(4.0, np.percentile(sides, 10)))))
+    smallest = min(smallest, 32)
+    most = max([1] + list(report.instances_per_image.values()))
+    return {"IMAGE_MIN_DIM": min_dim, "IMAGE_MAX_DIM": max_dim,
+            "RPN_ANCHOR_SCALES": [smallest * 2 ** i for i in range(5)],
+            "MAX_GT_INSTANCES": int(most),
+            "DETECTION_MAX_INSTANCES": int(max(100, 10 * np.ceil(1.25 * most / 10)))}
+
+
+def inspect_dataset(dataset, max_images: int | None = None) -> InspectReport:
     """Load every image and its masks of a prepared Dataset and report what is there.
 
     Problems the reader recorded (``dataset.problems``) are included. Loading problems
     (missing or unreadable image, masks that do not fit) are errors; zero-area masks are
     warnings. Each problem names the image file (or the image id) and the instance.
+    ``max_images``: look at an even sample of that many images only (counts then describe
+    the sample).
     """
     dataset._check_prepared()
     report = InspectReport(num_images=len(dataset.image_info), num_classes=dataset.num_classes - 1)
     names = dataset.class_names
     classes, crowds = Counter(), Counter()
     problems = Problems(strict=False)
-    for image_id in dataset.image_ids:
+    image_ids = dataset.image_ids
+    if max_images is not None and len(image_ids) > max_images:  # an even sample
+        image_ids = image_ids[np.linspace(0, len(image_ids) - 1, max_images).astype(int)]
+    for image_id in tqdm(image_ids, desc="inspecting", unit="image", leave=False,
+                         disable=len(image_ids) < 50):
         info = dataset.image_info[image_id]
         ref = dataset.image_reference(image_id)
         item = f"image {info['id']!r}"
@@ -111,6 +160,10 @@ def inspect_dataset(dataset) -> InspectReport:
             problems.error(ref, item, str(err))
             report.instances_per_image[info["id"]] = 0
             continue
+        report.image_sizes.append(tuple(int(v) for v in image.shape[:2]))
+        boxes = extract_bboxes(masks)
+        report.box_sides += np.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+                                    )[class_ids > 0].round(1).tolist()
         areas = masks.reshape(-1, masks.shape[-1]).sum(axis=0) if masks.size else np.zeros(0)
         for i, (class_id, area) in enumerate(zip(class_ids, areas)):
             (crowds if class_id < 0 else classes)[names[abs(int(class_id))]] += 1

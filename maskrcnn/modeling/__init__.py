@@ -2,7 +2,3 @@
 ROIAlign, the box and mask heads with their losses, training targets, detection, batch norms,
 and ``MaskRCNNNetwork`` (network.py) that only wires them. ``anchors`` and ``conventions``
 need no TensorFlow."""
-import os
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # grappler cost-model noise

@@ -57,3 +57,19 @@ def test_train_from_scratch_trains_all_layers_and_refuses_heads(tmp_path, capsys
     assert "training layers 'all' from scratch" in out
     assert re.search(r"^IMAGE_MAX_DIM\s+64$", out, re.M)  # the effective config is printed
     assert os.path.isfile(re.search(r"^checkpoint: (.+)$", out, re.M).group(1))
+
+
+def test_train_takes_sizes_from_the_data_unless_told(capsys):
+    import argparse
+
+    from maskrcnn.cli.train import config_from
+    from maskrcnn.data import ShapesDataset
+    data = ShapesDataset(4, 96, 160, seed=1)
+    args = argparse.Namespace(config=None, name="n", set=["IMAGE_MAX_DIM=256"], no_suggest=False)
+    config = config_from(args, data)
+    assert config.IMAGE_MAX_DIM == 256  # --set wins
+    assert config.IMAGE_MIN_DIM == 128 and config.MAX_GT_INSTANCES == max(
+        data.load_mask(i)[0].shape[-1] for i in data.image_ids)  # from the data
+    assert "from the data" in capsys.readouterr().out
+    args.no_suggest, args.set = True, None
+    assert config_from(args, data).IMAGE_MIN_DIM == 800  # the Config default

@@ -9,7 +9,7 @@ import pytest
 
 from maskrcnn.cli import build_parser, main
 
-COMMANDS = ["demo", "train", "evaluate", "export", "inspect", "convert", "detect"]
+COMMANDS = ["demo", "train", "evaluate", "export", "inspect", "convert", "split", "detect"]
 
 
 def _subparsers():

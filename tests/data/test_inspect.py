@@ -8,6 +8,7 @@ from PIL import Image
 from maskrcnn.cli.data import add_inspect_parser
 from maskrcnn.data import Dataset
 from maskrcnn.data.inspect import InspectReport, inspect_dataset, inspect_path
+from maskrcnn.data.transforms import extract_bboxes
 
 
 def coco_fixture(tmp_path, broken=True):
@@ -110,3 +111,29 @@ def test_inspect_command_exit_status(tmp_path, capsys):
 
 def test_empty_report_summary():
     assert "0 images" in InspectReport().summary()
+
+
+def test_sizes_and_suggested_settings():
+    """Image and object sizes in pixels and the config that fits them (issue 20: small
+    insects in 768 x 576 photos were trained at the defaults)."""
+    from maskrcnn.data import ShapesDataset
+    from maskrcnn.data.inspect import inspect_dataset, suggest_settings
+    data = ShapesDataset(12, 96, 160, seed=4)
+    report = inspect_dataset(data)
+    assert report.image_sizes == [(96, 160)] * 12
+    boxes = [extract_bboxes(data.load_mask(i)[0]) for i in data.image_ids]
+    sides = np.concatenate([np.sqrt((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])) for b in boxes])
+    np.testing.assert_allclose(sorted(report.box_sides), sorted(sides.round(1)))
+    most = max(len(b) for b in boxes)
+    smallest = 2 ** int(np.floor(np.log2(max(4, np.percentile(sides, 10)))))
+    assert suggest_settings(report) == {
+        "IMAGE_MIN_DIM": 128, "IMAGE_MAX_DIM": 192,
+        "RPN_ANCHOR_SCALES": [min(smallest, 32) * 2 ** i for i in range(5)],
+        "MAX_GT_INSTANCES": most, "DETECTION_MAX_INSTANCES": 100}
+    # Large photos are capped at 1024 and their object sides scaled with them.
+    report.image_sizes, report.box_sides = [(3000, 4000)] * 3, [40.0, 80.0, 800.0]
+    report.instances_per_image = {"a": 150}
+    assert suggest_settings(report) == {
+        "IMAGE_MIN_DIM": 768, "IMAGE_MAX_DIM": 1024, "RPN_ANCHOR_SCALES": [8, 16, 32, 64, 128],
+        "MAX_GT_INSTANCES": 150, "DETECTION_MAX_INSTANCES": 190}
+    assert "suggested config: IMAGE_MIN_DIM=768" in report.summary()

@@ -177,3 +177,36 @@ def test_heads_on_weights_never_loaded_warn(tiny_config, tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.train(data, None, 0.01, 1, "heads", verbose=0)
+
+
+def test_step_losses_are_each_steps_own_value(tmp_path):
+    """Keras hands callbacks running means over the epoch; StepLosses writes each step's own
+    loss (issue 20: TensorBoard had one point per epoch)."""
+    from maskrcnn.trainer import StepLosses
+    from maskrcnn.visualize import read_tensorboard_scalars
+    logger = StepLosses(str(tmp_path), first_step=10)
+    logger.on_train_begin()
+    for epoch, losses in enumerate(([1.0, 3.0, 2.0], [4.0, 0.0])):
+        logger.on_epoch_begin(epoch)
+        for k, _ in enumerate(losses):
+            mean = float(np.mean(losses[:k + 1]))
+            logger.on_train_batch_end(k, {"loss": mean, "mrcnn_mask_loss": mean / 2,
+                                          "lr": 0.1})
+    logger.on_train_end()
+    scalars = read_tensorboard_scalars(str(tmp_path))["train_steps"]
+    steps, values = scalars["step_loss"]
+    assert steps.tolist() == [11, 12, 13, 14, 15]
+    np.testing.assert_allclose(values, [1, 3, 2, 4, 0], atol=1e-6)
+    np.testing.assert_allclose(scalars["step_mrcnn_mask_loss"][1], [0.5, 1.5, 1, 2, 0],
+                               atol=1e-6)
+    assert "step_lr" not in scalars
+
+
+def test_training_writes_per_step_losses(trained_tiny):
+    from maskrcnn.visualize import read_tensorboard_scalars
+    _, path = trained_tiny
+    scalars = read_tensorboard_scalars(os.path.dirname(path))["train_steps"]
+    steps, values = scalars["step_loss"]
+    # One point a step, numbered on across epochs (other tests may train this model on).
+    assert steps.tolist() == list(range(1, len(steps) + 1)) and len(steps) % 3 == 0
+    assert np.isfinite(values).all() and len(set(values.round(6))) > 1

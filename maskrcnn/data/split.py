@@ -1,0 +1,131 @@
+"""Reproducible train/val/test splits of a COCO or VIA annotation file, by image.
+
+The split works on the JSON itself (nothing is decoded or rewritten but the subset), so each
+part is a file of the same format that its reader takes as it took the original, and the
+same images are still found: the parts are written beside the original by default.
+
+    parts = split_annotations("via_region_data.json", {"train": 0.8, "val": 0.2}, seed=0)
+    # {"train": "via_region_data.train.json", "val": "via_region_data.val.json"}
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ..errors import DatasetError
+from .files import load_json
+
+
+def split_counts(total: int, fractions: dict[str, float]) -> dict[str, int]:
+    """Images per part: ``total`` shared by ``fractions`` (largest remainders), each part with
+    a positive fraction getting at least one image where there are enough."""
+    names = list(fractions)
+    weights = np.array([float(fractions[n]) for n in names])
+    if (weights < 0).any() or not weights.sum() > 0 or not np.isfinite(weights).all():
+        raise DatasetError(f"split fractions must be >= 0 and not all 0, got {fractions}")
+    exact = weights / weights.sum() * total
+    counts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[:total - counts.sum()]:
+        counts[i] += 1
+    for i in np.flatnonzero((weights > 0) & (counts == 0)):  # a wanted part left empty
+        donor = int(np.argmax(counts))
+        if counts[donor] > 1:
+            counts[donor] -= 1
+            counts[i] += 1
+    return dict(zip(names, counts.tolist()))
+
+
+def _assign(keys: list[str], fractions: dict[str, float], seed: int) -> dict[str, list[str]]:
+    """Keys (sorted first, so that the input order does not matter) shuffled with ``seed``
+    and cut into the parts."""
+    order = np.random.default_rng(seed).permutation(len(keys))
+    shuffled = [sorted(keys)[i] for i in order]
+    parts, start = {}, 0
+    for name, count in split_counts(len(keys), fractions).items():
+        parts[name] = shuffled[start:start + count]
+        start += count
+    return parts
+
+
+def _key(image_id) -> str:
+    """An image id with its type: 1 and "1" are different images to COCO's readers."""
+    return f"{type(image_id).__name__}:{image_id}"
+
+
+def _split_coco(data: dict, path: str, fractions, seed):
+    images, annotations = data.get("images"), data.get("annotations")
+    if not isinstance(images, list) or not isinstance(annotations, list):
+        raise DatasetError(f"{path}: a COCO file needs 'images' and 'annotations' lists")
+    by_key = {}
+    for k, image in enumerate(images):
+        if not isinstance(image, dict) or "id" not in image:
+            raise DatasetError(f"{path}: images[{k}] has no 'id'")
+        key = _key(image["id"])
+        if key in by_key:
+            raise DatasetError(f"{path}: image id {image['id']!r} appears twice in 'images'")
+        by_key[key] = image
+    out = {}
+    for name, keys in _assign(list(by_key), fractions, seed).items():
+        chosen = set(keys)
+        part = dict(data)
+        part["images"] = [image for image in images if _key(image["id"]) in chosen]
+        part["annotations"] = [a for a in annotations
+                               if isinstance(a, dict) and _key(a.get("image_id")) in chosen]
+        out[name] = (part, len(part["images"]), len(part["annotations"]))
+    return out
+
+
+def _split_via(data: dict, path: str, fractions, seed):
+    project = "_via_img_metadata" in data
+    entries = data["_via_img_metadata"] if project else data
+    if not isinstance(entries, dict):
+        raise DatasetError(f"{path}: VIA image metadata must be an object of entries")
+    out = {}
+    for name, keys in _assign(list(entries), fractions, seed).items():
+        chosen = set(keys)
+        subset = {k: v for k, v in entries.items() if k in chosen}  # the file's order
+        part = dict(data) if project else subset
+        if project:
+            part["_via_img_metadata"] = subset
+            if isinstance(data.get("_via_image_id_list"), list):
+                part["_via_image_id_list"] = [k for k in data["_via_image_id_list"]
+                                              if k in chosen]
+        regions = sum(len(v.get("regions") or []) for v in subset.values()
+                      if isinstance(v, dict))
+        out[name] = (part, len(subset), regions)
+    return out
+
+
+def split_annotations(path: str, fractions: dict[str, float] | None = None, seed: int = 0,
+                      output_dir: str | None = None, verbose: bool = True) -> dict[str, str]:
+    """Split the COCO or VIA file ``path`` by image into parts of ``fractions`` (default
+    train 0.8, val 0.2; e.g. ``{"train": 0.7, "val": 0.15, "test": 0.15}``), the same parts
+    for the same ``seed`` and file. Writes ``<name>.<part>.json`` into ``output_dir``
+    (default: beside ``path``, where the readers find the same images) and returns
+    {part: file}. Every image lands in exactly one part, with all its annotations."""
+    path = os.fspath(path)
+    fractions = dict(fractions or {"train": 0.8, "val": 0.2})
+    data = load_json(path)
+    if isinstance(data, dict) and "images" in data and "annotations" in data:
+        parts = _split_coco(data, path, fractions, seed)
+    elif isinstance(data, dict):
+        parts = _split_via(data, path, fractions, seed)
+    else:
+        raise DatasetError(f"{path}: neither a COCO file (images, annotations) nor a VIA "
+                           "export (an object of image entries)")
+    folder = output_dir or os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    written = {}
+    for name, (part, images, instances) in parts.items():
+        target = os.path.join(folder, f"{stem}.{name}.json")
+        partial = target + ".partial"
+        with open(partial, "w", encoding="utf-8") as f:
+            json.dump(part, f)
+        os.replace(partial, target)
+        written[name] = target
+        if verbose:
+            print(f"{name}: {images} images, {instances} instances -> {target}")
+    return written

@@ -39,3 +39,9 @@ def test_old_names_are_the_new_objects(module, name, home):
 def test_moved_modules_name_their_replacement(module, replacement):
     with pytest.raises(ImportError, match=replacement.replace(".", r"\.")):
         importlib.import_module(module)
+
+
+def test_removed_names_say_what_replaced_them():
+    from maskrcnn.modeling import batch_norm
+    with pytest.raises(AttributeError, match="ConvBN"):
+        _ = batch_norm.FoldingConv2D

@@ -138,3 +138,11 @@ class ConvBN(layers.Layer):
 def conv_bn(x, filters: int, kernel: int, conv_name: str, bn_name: str, **conv_kwargs):
     """Apply a ``ConvBN`` of ``conv_name`` and ``bn_name`` (matterport's layer names) to ``x``."""
     return ConvBN(filters, kernel, conv_name, bn_name, **conv_kwargs)(x)
+
+
+def __getattr__(name):
+    if name == "FoldingConv2D":
+        raise AttributeError("FoldingConv2D was replaced by ConvBN, one layer that owns the "
+                             "convolution and its batch norm (maskrcnn.modeling.batch_norm."
+                             "ConvBN; conv_bn(x, ...) builds one)")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 import warnings
 from typing import NamedTuple
 
@@ -187,6 +188,51 @@ class StepLosses(keras.callbacks.Callback):
             self._writer.close()
 
 
+class TrainingBudget(keras.callbacks.Callback):
+    """Fits a run into ``max_steps`` training steps and/or ``max_seconds`` of wall time:
+    the learning rate warms up linearly over the first ``warmup`` of the budget (from 1 % of
+    the rate the optimiser starts with), drops by ``decay`` at ``decay_at`` of it, and
+    training stops before the next step would overrun it. The epoch it stops in ends there,
+    so its checkpoint is written as at any epoch end. Progress is the larger of the step and
+    the time fraction used."""
+
+    def __init__(self, max_steps: int | None = None, max_seconds: float | None = None,
+                 warmup: float = 0.05, decay_at: float = 0.8, decay: float = 0.1):
+        super().__init__()
+        if not max_steps and not max_seconds:
+            raise ConfigError("a training budget needs max_steps or max_seconds")
+        self.max_steps, self.max_seconds = max_steps, max_seconds
+        self.warmup, self.decay_at, self.decay = warmup, decay_at, decay
+        self.steps, self.start, self.base = 0, None, None
+
+    def progress(self) -> float:
+        """The share of the budget used, 0..1."""
+        used = [self.steps / self.max_steps] if self.max_steps else []
+        if self.max_seconds and self.start is not None:
+            used.append((time.monotonic() - self.start) / self.max_seconds)
+        return min(1.0, max(used or [0.0]))
+
+    def factor(self, progress: float) -> float:
+        """Learning-rate multiplier at ``progress``: warm-up, plateau, then decay."""
+        warm = 0.01 + 0.99 * min(1.0, progress / self.warmup) if self.warmup > 0 else 1.0
+        return warm * (self.decay if progress >= self.decay_at else 1.0)
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+        self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.base * self.factor(self.progress()))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        elapsed = time.monotonic() - self.start
+        out_of_steps = self.max_steps and self.steps >= self.max_steps
+        out_of_time = self.max_seconds and elapsed * (1 + 1 / self.steps) > self.max_seconds
+        if out_of_steps or out_of_time:
+            self.model.stop_training = True
+
+
 class LearningRateWarmup(keras.callbacks.Callback):
     """Linear learning-rate warm-up over the first ``steps`` batches of training.
 
@@ -330,7 +376,8 @@ class Trainer:
         # Trained batch norms get the statistics of the final weights (PreciseBN), and the
         # last checkpoint is rewritten with them (Config.BN_RECOMPUTE_IMAGES).
         recompute_after_training(self, train_dataset, history, verbose)
-        ckpt.epoch = max(ckpt.epoch, epochs)
+        # The epochs that ran (a budget or a callback may have stopped before ``epochs``).
+        ckpt.epoch = max([ckpt.epoch] + [int(e) + 1 for e in (history.epoch or [])])
         return history
 
     def train_schedule(self, train_dataset, val_dataset, stages, augmentation=None,

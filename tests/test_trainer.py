@@ -1,6 +1,7 @@
 """Training end to end on tiny configs: losses fall, checkpoints, resume, bad input."""
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -210,3 +211,48 @@ def test_training_writes_per_step_losses(trained_tiny):
     # One point a step, numbered on across epochs (other tests may train this model on).
     assert steps.tolist() == list(range(1, len(steps) + 1)) and len(steps) % 3 == 0
     assert np.isfinite(values).all() and len(set(values.round(6))) > 1
+
+
+def test_training_budget_schedule_and_stop():
+    """Warm-up from 1 % over the first 5 %, the rate / 10 after 80 %, a stop by steps or
+    before the next step would overrun the time."""
+    from maskrcnn.trainer import TrainingBudget
+    budget = TrainingBudget(max_steps=100)
+    assert budget.factor(0.0) == pytest.approx(0.01)
+    assert budget.factor(0.025) == pytest.approx(0.505)
+    assert budget.factor(0.5) == 1.0 and budget.factor(0.8) == pytest.approx(0.1)
+
+    class Optimizer:
+        learning_rate = keras.Variable(0.02)
+
+    class Model:
+        optimizer, stop_training = Optimizer(), False
+
+    model = Model()
+    budget.set_model(model)
+    budget.on_train_begin()
+    for step in range(100):
+        budget.on_train_batch_begin(step)
+        if step == 50:
+            assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.02)
+        budget.on_train_batch_end(step)
+        assert model.stop_training == (step == 99)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.002)
+    timed, model = TrainingBudget(max_seconds=1e-6), Model()
+    timed.set_model(model)
+    timed.on_train_begin()
+    timed.on_train_batch_end(0)
+    assert model.stop_training
+    with pytest.raises(ConfigError, match="max_steps or max_seconds"):
+        TrainingBudget()
+
+
+def test_a_budget_stops_mid_epoch_with_a_checkpoint(tiny_config, tmp_path):
+    from maskrcnn.trainer import TrainingBudget
+    tiny_config.BN_RECOMPUTE_IMAGES = 0
+    model = MaskRCNN("training", tiny_config, str(tmp_path))
+    data = ShapesDataset(4, 64, 64, seed=1)
+    history = model.train(data, None, 0.01, epochs=100, layers="all", verbose=0,
+                          custom_callbacks=[TrainingBudget(max_steps=5)])
+    assert history.epoch == [0, 1] and model.epoch == 2  # 3 steps, then 2 of 3
+    assert model.find_last().endswith("mask_rcnn_tiny_0002.h5")

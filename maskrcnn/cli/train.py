@@ -51,9 +51,18 @@ def run(args) -> int:
     model = MaskRCNN("training", config, args.model_dir)
     if not from_scratch:
         print(model.init_weights(args.weights))
+    callbacks, epochs = [], args.epochs or 10
+    if args.steps or args.budget_minutes:
+        from ..trainer import TrainingBudget
+        seconds = args.budget_minutes * 60 if args.budget_minutes else None
+        callbacks.append(TrainingBudget(max_steps=args.steps, max_seconds=seconds))
+        if not args.epochs:  # as many as the budget allows
+            epochs = (-(-args.steps // config.STEPS_PER_EPOCH) if args.steps else 10 ** 6)
+        print(f"budget: {args.steps or 'any'} steps, {args.budget_minutes or 'any'} minutes "
+              f"(warm-up over the first 5 %, learning rate / 10 after 80 %)")
     print(f"training layers {layers!r} from {'scratch' if from_scratch else args.weights}")
     model.train(train_set, val_set, learning_rate=args.lr or config.LEARNING_RATE,
-                epochs=args.epochs, layers=layers)
+                epochs=epochs, layers=layers, custom_callbacks=callbacks)
     print(f"checkpoint: {model.find_last()}")
     return 0
 
@@ -69,7 +78,15 @@ def add_parser(subparsers):
     parser.add_argument("--layers", default=None,
                         help="layers to train: heads, 3+, 4+, 5+, all or a regex (default: "
                              "all from scratch, heads from --weights)")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs to train")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs to train (default: 10, or as many as --steps or "
+                             "--budget-minutes allow)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="stop after this many training steps, with a checkpoint "
+                             "(default: no limit)")
+    parser.add_argument("--budget-minutes", type=float, default=None,
+                        help="stop before this much wall time is used, with a checkpoint; "
+                             "warm-up and decay are planned over it (default: no limit)")
     parser.add_argument("--lr", type=float, default=None,
                         help="learning rate (default: the config's LEARNING_RATE)")
     parser.add_argument("--name", default="custom",

@@ -47,16 +47,17 @@ def test_train_from_scratch_trains_all_layers_and_refuses_heads(tmp_path, capsys
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(fields))
     common = ["train", "--dataset", "4x64", "--format", "shapes", "--config", str(config),
-              "--epochs", "1", "--model-dir", str(tmp_path / "logs")]
+              "--model-dir", str(tmp_path / "logs")]
     assert main(common + ["--layers", "heads"]) == 2
     err = capsys.readouterr().err
     assert "frozen, random backbone" in err and "--layers all" in err
     assert not (tmp_path / "logs").exists()  # refused before anything ran
-    assert main(common) == 0
+    assert main(common + ["--steps", "2"]) == 0  # 1 step an epoch: 2 epochs planned
     out = capsys.readouterr().out
-    assert "training layers 'all' from scratch" in out
+    assert "training layers 'all' from scratch" in out and "budget: 2 steps" in out
     assert re.search(r"^IMAGE_MAX_DIM\s+64$", out, re.M)  # the effective config is printed
-    assert os.path.isfile(re.search(r"^checkpoint: (.+)$", out, re.M).group(1))
+    checkpoint = re.search(r"^checkpoint: (.+)$", out, re.M).group(1)
+    assert os.path.isfile(checkpoint) and checkpoint.endswith("_0002.h5")
 
 
 def test_train_takes_sizes_from_the_data_unless_told(capsys):

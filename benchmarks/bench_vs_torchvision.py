@@ -49,7 +49,7 @@ def build_ours(kind, h, w, batch):
     from maskrcnn.config import Config
     from maskrcnn.data.pipeline import BatchLoader
     from maskrcnn.data.readers.shapes import ShapesDataset
-    from maskrcnn.training import make_optimizer, set_trainable
+    from maskrcnn.trainer import make_optimizer, set_trainable
 
     class Bench(Config):
         NAME = "bench"

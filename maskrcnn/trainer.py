@@ -373,12 +373,15 @@ class Trainer:
                 callbacks=callbacks, verbose=verbose, shuffle=False)
         except tf.errors.OpError as err:
             raise dataset_error_from(err) from None
-        # Trained batch norms get the statistics of the final weights (PreciseBN), and the
-        # last checkpoint is rewritten with them (Config.BN_RECOMPUTE_IMAGES).
-        recompute_after_training(self, train_dataset, history, verbose)
         # The epochs that ran (a budget or a callback may have stopped before ``epochs``).
-        ran = getattr(history, "epoch", None) or []
-        ckpt.epoch = max([ckpt.epoch] + [int(e) + 1 for e in ran])
+        ran = [int(e) + 1 for e in (getattr(history, "epoch", None) or [])]
+        # Trained batch norms get the statistics of the final weights (PreciseBN), and the
+        # run's last checkpoint is rewritten with them (Config.BN_RECOMPUTE_IMAGES).
+        recompute_after_training(
+            self.network, train_dataset,
+            (lambda: ckpt.save(ckpt.checkpoint_path.format(epoch=ran[-1]), ran[-1]))
+            if ran else None, verbose)
+        ckpt.epoch = max([ckpt.epoch] + ran)
         return history
 
     def train_schedule(self, train_dataset, val_dataset, stages, augmentation=None,
@@ -400,18 +403,6 @@ class Trainer:
                                         stage.epochs, stage.layers, augmentation, callbacks,
                                         verbose))
         return histories
-
-    # What the batch-norm step (recompute_after_training) reads of the model it is given.
-    @property
-    def keras_model(self):
-        return self.network
-
-    @property
-    def checkpoint_path(self):
-        return self.checkpointer.checkpoint_path
-
-    def save_weights(self, path: str, epoch: int | None = None) -> str:
-        return self.checkpointer.save(path, epoch)
 
 
 def check_datasets(config, train_dataset, val_dataset) -> None:

@@ -215,16 +215,17 @@ def set_inference_statistics(model, mode: str) -> None:
         model.predictor.reset()
 
 
-def recompute_after_training(model, dataset, history=None, verbose=0) -> dict:
-    """``MaskRCNN.train``'s last step: when batch norms were trained (TRAIN_BN with those
-    layers trainable) and ``Config.BN_RECOMPUTE_IMAGES`` > 0, recompute their statistics on
-    that many training images (at most one pass over ``dataset``) and rewrite the epoch's
-    checkpoint, so that it holds them. Returns what ``recompute_batch_norm_statistics`` does
+def recompute_after_training(network, dataset, save_checkpoint=None, verbose=0) -> dict:
+    """The Trainer's last step of ``train``: when batch norms of ``network`` (a
+    MaskRCNNNetwork) were trained (TRAIN_BN with those layers trainable) and
+    ``Config.BN_RECOMPUTE_IMAGES`` > 0, recompute their statistics on that many training
+    images (at most one pass over ``dataset``), then call ``save_checkpoint()`` so that the
+    run's last checkpoint holds them. Returns what ``recompute_batch_norm_statistics`` does
     ({} when nothing was recomputed)."""
-    config = model.config
+    config = network.config
     images = int(getattr(config, "BN_RECOMPUTE_IMAGES", 0) or 0)
-    layers = trained_batch_norms(model)
-    backbone = [layer for layer in leaf_layers_of(model.keras_model.backbone)
+    layers = trained_batch_norms(network)
+    backbone = [layer for layer in leaf_layers_of(network.backbone)
                 if isinstance(layer, BatchNorm)]
     frozen = [layer.name for layer in backbone if not layer.trainable or not config.TRAIN_BN]
     if (layers and frozen and config.BN_INFERENCE_STATISTICS == "auto"
@@ -239,10 +240,8 @@ def recompute_after_training(model, dataset, history=None, verbose=0) -> dict:
         return {}
     if hasattr(dataset, "image_ids"):
         images = min(images, max(1, len(dataset.image_ids)))
-    result = recompute_batch_norm_statistics(model, dataset, images=images, layers=layers,
+    result = recompute_batch_norm_statistics(network, dataset, images=images, layers=layers,
                                              verbose=int(verbose == 1 or verbose is True))
-    epochs = list(getattr(history, "epoch", None) or [])
-    if epochs and getattr(model, "checkpoint_path", None):
-        last = int(epochs[-1]) + 1
-        model.save_weights(model.checkpoint_path.format(epoch=last), epoch=last)
+    if save_checkpoint is not None:
+        save_checkpoint()
     return result

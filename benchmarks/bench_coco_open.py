@@ -35,8 +35,8 @@ from maskrcnn.data import load_coco  # noqa: E402
 WIDTH, HEIGHT = 640, 480
 
 
-def _polygon(rng):
-    cx, cy = rng.uniform(40, WIDTH - 40), rng.uniform(40, HEIGHT - 40)
+def _polygon(rng, width=WIDTH, height=HEIGHT):
+    cx, cy = rng.uniform(40, width - 40), rng.uniform(40, height - 40)
     points = int(rng.integers(8, 25))
     angles = np.sort(rng.uniform(0, 2 * np.pi, points))
     radii = rng.uniform(10, 40, points)
@@ -44,24 +44,27 @@ def _polygon(rng):
     return [np.round(xy, 2).ravel().tolist()]
 
 
-def _rle(rng):
+def _rle(rng, width=WIDTH, height=HEIGHT):
     """Uncompressed RLE of a rectangle (column-major runs, as COCO stores them)."""
-    x1, y1 = int(rng.integers(0, WIDTH - 50)), int(rng.integers(0, HEIGHT - 50))
+    x1, y1 = int(rng.integers(0, width - 50)), int(rng.integers(0, height - 50))
     w, h = int(rng.integers(5, 50)), int(rng.integers(5, 50))
-    counts = [x1 * HEIGHT + y1]
+    counts = [x1 * height + y1]
     for _ in range(w - 1):
-        counts += [h, HEIGHT - h]
-    counts += [h, WIDTH * HEIGHT - sum(counts) - h]
-    return {"size": [HEIGHT, WIDTH], "counts": counts}
+        counts += [h, height - h]
+    counts += [h, width * height - sum(counts) - h]
+    return {"size": [height, width], "counts": counts}
 
 
-def write_coco(path, num_images, num_instances, seed=0):
+def write_coco(path, num_images, num_instances, seed=0, width=WIDTH, height=HEIGHT,
+               file_name=lambda i: f"{i:012d}.jpg"):
+    """A COCO instances JSON at ``path``: ``file_name(i)`` names image i."""
     rng = np.random.default_rng(seed)
-    images = [{"id": i, "file_name": f"{i:012d}.jpg", "width": WIDTH, "height": HEIGHT}
+    images = [{"id": i, "file_name": file_name(i), "width": width, "height": height}
               for i in range(num_images)]
     annotations = []
     for k in range(num_instances):
-        segmentation = _rle(rng) if k % 10 == 9 else _polygon(rng)
+        segmentation = (_rle(rng, width, height) if k % 10 == 9
+                        else _polygon(rng, width, height))
         annotations.append({"id": k + 1, "image_id": int(rng.integers(num_images)),
                             "category_id": int(rng.integers(1, 81)),
                             "segmentation": segmentation, "iscrowd": int(k % 50 == 49),

@@ -15,3 +15,12 @@ def median_seconds(fn, repeats: int, warmup: bool = True) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def write_results(path: str | None, figures: dict) -> None:
+    """Write a benchmark's figures as indented JSON to ``path`` (nothing when it is None)."""
+    if path:
+        import json
+
+        with open(path, "w") as f:
+            json.dump(figures, f, indent=2)

@@ -25,7 +25,7 @@ RESIZE_MODES = ("square", "pad64", "pad32", "crop", "none")
 PAD_MULTIPLES = {"square": 64, "pad64": 64, "pad32": 32, "none": 64}
 LOSS_NAMES = ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox_loss",
               "mrcnn_mask_loss")
-BUILTIN_BACKBONES = ("resnet50", "resnet101", "small")
+BUILTIN_BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "small")
 BOX_CONVENTIONS = ("matterport", "aligned")
 # Version of the config's meaning. 1: checkpoints written before BOX_CONVENTION existed (they
 # were trained and detect with the "aligned" convention); 2: BOX_CONVENTION is a field.
@@ -42,7 +42,8 @@ class Config:
     STEPS_PER_EPOCH = 1000
     VALIDATION_STEPS = 50
 
-    # Backbone: "resnet50", "resnet101", "small" (a narrow ResNet for CPU work), or a callable
+    # Backbone: "resnet50", "resnet101", "resnet18" / "resnet34" (basic blocks, for training
+    # from scratch on a CPU), "small" (a narrow ResNet for tests), or a callable
     # f(input_image, train_bn) -> [C2, C3, C4, C5] (a longer list is accepted; its last four
     # entries are used). Strides of the feature maps P2..P6, in pixels.
     BACKBONE = "resnet101"
@@ -123,6 +124,11 @@ class Config:
     # Training stops with TrainingDivergedError at the first loss that is not finite or
     # exceeds this (the learning rate is too high for the batch); no checkpoint is written.
     LOSS_LIMIT = 1e4
+    # Which checkpoints of a run stay on disk: "all" (one per epoch, as matterport) or
+    # "last_and_best" (the newest, to resume from, and the one with the lowest validation
+    # loss, or training loss without validation; older ones are deleted as training goes).
+    # The notebooks keep "last_and_best": a ResNet-101 checkpoint is about 250 MB.
+    CHECKPOINTS_KEEP = "all"
     TRAIN_BN = False  # batch norm layers stay frozen: batches are too small to estimate them
     # After a train() call that trained batch norms, set their moving mean and variance to the
     # average batch statistics of this many training images run through the final weights
@@ -231,6 +237,8 @@ class Config:
         need(self.MIXED_PRECISION in (None, "float16", "bfloat16"),
              f"MIXED_PRECISION must be None, 'float16' or 'bfloat16', got "
              f"{self.MIXED_PRECISION!r}")
+        need(self.CHECKPOINTS_KEEP in ("all", "last_and_best"),
+             f"CHECKPOINTS_KEEP must be 'all' or 'last_and_best', got {self.CHECKPOINTS_KEEP!r}")
         need(self.LOSS_LIMIT > 0, f"LOSS_LIMIT must be positive, got {self.LOSS_LIMIT}")
         need(self.LEARNING_RATE > 0, f"LEARNING_RATE must be positive, got {self.LEARNING_RATE}")
         need(len(self.MINI_MASK_SHAPE) == 2 and min(self.MINI_MASK_SHAPE) >= 1,

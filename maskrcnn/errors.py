@@ -28,3 +28,8 @@ class TrainingDivergedError(MaskRCNNError, FloatingPointError):
 
 class NonFiniteWeightsError(WeightsError):
     """Weights hold NaN or infinity: refused when saving, loading or picking a checkpoint."""
+
+
+class WorkerLostError(MaskRCNNError, RuntimeError):
+    """Multi-worker training stopped because a worker of the cluster died or could not be
+    reached; the message names the workers, the last checkpoint and how to resume."""

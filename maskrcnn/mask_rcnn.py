@@ -94,6 +94,10 @@ class MaskRCNN:
     def find_last(self) -> str:
         return self.checkpointer.find_last()
 
+    def find_best(self, folder: str | None = None) -> str | None:
+        """The checkpoint of this run (or ``folder``) with the lowest validation loss."""
+        return self.checkpointer.find_best(folder)
+
     def set_log_dir(self, model_path: str | None = None) -> None:
         self.checkpointer.set_log_dir(model_path)
 
@@ -126,16 +130,17 @@ class MaskRCNN:
         return [layer for layer in self.keras_model.leaf_layers() if layer.trainable]
 
     # ------------------------------------------------------------------ detection
-    def detect(self, images, verbose: int = 0) -> list[dict]:
-        """Detect instances in a list of images of any sizes (``Predictor.detect``)."""
-        return self.predictor.detect(images, verbose)
+    def detect(self, images, verbose: int = 0, masks: str = "auto") -> list[dict]:
+        """Detect instances in a list of images of any sizes (``Predictor.detect``; ``masks``
+        "full", "crops" or "auto": the (H, W, N) array, or box crops for huge images)."""
+        return self.predictor.detect(images, verbose, masks)
 
     def mold_inputs(self, images):
         return self.predictor.mold_inputs(images)
 
     # ------------------------------------------------------------------ export
-    def export(self, path: str, format: str = "saved_model") -> str:
+    def export(self, path: str, format: str = "saved_model", **options) -> str:
         """Write the model for use elsewhere (``maskrcnn.export.export_model``):
-        "saved_model" (the inference graph, any image size) or "weights" (a Keras 3
-        ``.weights.h5``)."""
-        return export_model(self, path, format)
+        "saved_model" (the inference graph, any image size), "weights" (a Keras 3
+        ``.weights.h5``), "tflite" (``quantize=`` "float16" or "int8") or "onnx"."""
+        return export_model(self, path, format, **options)

@@ -13,10 +13,17 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from .data.box_masks import BoxMasks
 from .data.image_io import to_rgb_uint8
 from .data.transforms import resize_image
+from .errors import ConfigError
 from .modeling.conventions import denormalize_boxes, normalize_boxes
-from .modeling.mask_head import paste_masks, paste_masks_as_matterport
+from .modeling.mask_head import paste_mask_crops, paste_mask_crops_as_matterport
+
+#: ``detect(masks="auto")`` gives the (H, W, N) bool array while it takes at most this many
+#: bytes (H * W * N), else a :class:`~maskrcnn.data.box_masks.BoxMasks` (box crops).
+FULL_MASKS_MAX_BYTES = 2**30
+MASK_FORMATS = ("auto", "full", "crops")
 
 
 class Predictor:
@@ -31,7 +38,6 @@ class Predictor:
         self.strategy = strategy or tf.distribute.get_strategy()
         self._make_graph = make_graph
         self._graph, self._graph_config = None, None
-        self._paste = tf.function(paste_masks, reduce_retracing=True, jit_compile=False)
 
     # ------------------------------------------------------------------ the graph
     def graph(self) -> Callable:
@@ -73,14 +79,23 @@ class Predictor:
                                self.config.BOX_CONVENTION).astype(np.float32)
 
     # ------------------------------------------------------------------ detection
-    def detect(self, images, verbose: int = 0) -> list[dict]:
+    def detect(self, images, verbose: int = 0, masks: str = "auto") -> list[dict]:
         """Detect instances in a list of images of any sizes (RGB, gray or RGBA arrays).
 
         Returns one dict per image: ``rois`` (N, 4) int32 y1, x1, y2, x2 in the image's own
         pixels; ``class_ids`` (N,) int32; ``scores`` (N,) float32; ``masks`` (H, W, N) bool.
+
+        ``masks`` says what ``masks`` holds: "full", the (H, W, N) bool array (matterport's);
+        "crops", a :class:`~maskrcnn.data.box_masks.BoxMasks` (each mask kept in its box,
+        bit-packed; it indexes like the array, ``np.asarray`` builds it), whose memory follows
+        the boxes rather than the image; "auto" (default), the array unless it would take
+        over ``FULL_MASKS_MAX_BYTES`` (1 GiB: e.g. a 12000 x 9000 photo with 10 or more
+        detections), then crops.
         """
         if isinstance(images, np.ndarray) and images.ndim in (2, 3):
             raise TypeError("detect() takes a list of images: use model.detect([image])")
+        if masks not in MASK_FORMATS:
+            raise ConfigError(f"masks must be one of {', '.join(MASK_FORMATS)}, got {masks!r}")
         images = list(images)
         molded, metas = self.mold_inputs(images)
         results: list[dict | None] = [None] * len(images)
@@ -93,9 +108,10 @@ class Predictor:
                 chunk = members[start:start + self.config.BATCH_SIZE]
                 batch = np.stack([molded[i] for i in chunk])
                 windows = np.stack([self.normalized_window(metas[i]) for i in chunk])
-                detections, masks = self.run_graph(batch, windows)
+                detections, probabilities = self.run_graph(batch, windows)
                 for j, i in enumerate(chunk):
-                    results[i] = self.unmold(detections[j].numpy(), masks[j], metas[i])
+                    results[i] = self.unmold(detections[j].numpy(), probabilities[j], metas[i],
+                                             masks)
         if verbose:
             for i, r in enumerate(results):
                 print(f"image {i}: {len(r['class_ids'])} detections")
@@ -125,8 +141,10 @@ class Predictor:
                              for o in outputs)
         return detections[:count], masks[:count]
 
-    def unmold(self, detections: np.ndarray, masks: tf.Tensor, meta: dict) -> dict:
-        """One image's padded, normalised detections -> the result dict in its own pixels."""
+    def unmold(self, detections: np.ndarray, masks: tf.Tensor, meta: dict,
+               mask_format: str = "full") -> dict:
+        """One image's padded, normalised detections -> the result dict in its own pixels;
+        ``mask_format`` as ``detect``'s ``masks``."""
         keep = detections[:, 4] > 0
         h, w = meta["original_shape"][:2]
         shape = meta["molded_shape"]
@@ -147,13 +165,16 @@ class Predictor:
         rois = np.round(boxes).astype(np.int32)
         nonempty = (rois[:, 2] > rois[:, 0]) & (rois[:, 3] > rois[:, 1])
         index = np.flatnonzero(keep)[nonempty]
+        # Each mask is pasted in its box only: memory follows the boxes, not the image.
         if matterport:
-            pasted = paste_masks_as_matterport(np.asarray(tf.gather(masks, index)),
-                                               rois[nonempty], h, w)
+            regions = rois[nonempty]
+            crops = paste_mask_crops_as_matterport(np.asarray(tf.gather(masks, index)), regions)
         else:
-            pasted = self._paste(tf.gather(masks, index),
-                                 tf.constant(boxes[nonempty], tf.float32),
-                                 tf.constant(h, tf.int32), tf.constant(w, tf.int32)).numpy()
+            crops, regions = paste_mask_crops(tf.gather(masks, index), boxes[nonempty], h, w)
+        pasted = BoxMasks(crops, regions, h, w)
+        if mask_format == "full" or (mask_format == "auto"
+                                     and h * w * len(index) <= FULL_MASKS_MAX_BYTES):
+            pasted = pasted.full()
         return {"rois": rois[nonempty],
                 "class_ids": detections[index, 4].astype(np.int32),
                 "scores": detections[index, 5].astype(np.float32),

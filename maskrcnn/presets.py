@@ -55,3 +55,23 @@ class TinyShapesConfig(ShapesConfig):
     PRE_NMS_LIMIT = 500
     POST_NMS_ROIS_TRAINING, POST_NMS_ROIS_INFERENCE = 64, 32
     TRAIN_ROIS_PER_IMAGE = 16
+
+
+FROM_SCRATCH = {
+    # What ``maskrcnn train`` uses without --weights, for fields --config and --set leave
+    # out (README, "Training from scratch", gives the measurements behind each choice).
+    "BACKBONE": "resnet18",         # basic blocks: trains from scratch; "small" is too weak
+    "TRAIN_BN": True,               # random batch norms must learn; inference then uses each
+    "BOX_CONVENTION": "aligned",    # image's statistics (BN_INFERENCE_STATISTICS = "auto")
+    "IMAGES_PER_GPU": 1,
+    "IMAGE_RESIZE_MODE": "pad64",   # keep the aspect ratio: no square padding to compute on
+    "LEARNING_RATE": 0.01,
+    "STEPS_PER_EPOCH": 100,         # a checkpoint every 100 images
+    "RPN_HEAD_CHANNELS": 256,       # torchvision's RPN head (matterport's 512 costs more)
+}
+"""Config fields of the from-scratch recipe; see :func:`from_scratch_settings`."""
+
+
+def from_scratch_settings(given=()) -> dict:
+    """The fields of :data:`FROM_SCRATCH` whose names are not in ``given``."""
+    return {k: v for k, v in FROM_SCRATCH.items() if k not in set(given)}

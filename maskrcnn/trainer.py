@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from .data.pipeline import make_training_dataset
 from .errors import ConfigError, DatasetError, NonFiniteWeightsError, TrainingDivergedError
+from .modeling.distribute import distribute_training_data, worker_lost_error
 from .modeling.precise_bn import recompute_after_training
 
 HEADS = r"(mrcnn\_.*)|(rpn\_.*)|(fpn\_.*)"
@@ -79,14 +80,14 @@ def make_optimizer(config, learning_rate: float) -> keras.optimizers.Optimizer:
 
 
 class CheckpointCallback(keras.callbacks.Callback):
-    """Writes ``save(epoch)`` at the end of every epoch (epochs counted from 1)."""
+    """Writes ``save(epoch, logs)`` at the end of every epoch (epochs counted from 1)."""
 
     def __init__(self, save):
         super().__init__()
         self._save = save
 
     def on_epoch_end(self, epoch, logs=None):
-        self._save(epoch + 1)
+        self._save(epoch + 1, logs)
 
 
 DEFAULT_LOSS_LIMIT = 1e4  # Mask R-CNN losses stay well under 100 unless training diverges
@@ -338,10 +339,11 @@ class Trainer:
                           stacklevel=3)
         if ckpt.log_dir is None:
             ckpt.set_log_dir()
-        train_data = make_training_dataset(train_dataset, c, shuffle=True,
-                                           augmentation=augmentation)
-        val_data = (make_training_dataset(val_dataset, c, shuffle=True)
-                    if val_dataset is not None and c.VALIDATION_STEPS else None)
+        train_data = distribute_training_data(self.strategy, c, lambda **shard: (
+            make_training_dataset(train_dataset, c, True, augmentation, **shard)))
+        val_data = (distribute_training_data(self.strategy, c, lambda **shard: (
+            make_training_dataset(val_dataset, c, True, **shard)))
+            if val_dataset is not None and c.VALIDATION_STEPS else None)
         self.set_trainable(layers)
         with self.strategy.scope():
             self.network.compile(optimizer=make_optimizer(c, learning_rate), jit_compile=False)
@@ -350,14 +352,15 @@ class Trainer:
                                 previous if previous and os.path.isfile(previous) else None,
                                 c.STEPS_PER_EPOCH)
 
-        def save_checkpoint(epoch):  # never writes non-finite weights
+        def save_checkpoint(epoch, logs=None):  # never writes non-finite weights
             path = ckpt.checkpoint_path.format(epoch=epoch)
             try:
-                ckpt.save(path, epoch=epoch)
+                ckpt.save(path, epoch=epoch, logs=logs)
             except NonFiniteWeightsError as err:
                 raise guard.diverged(f"the weights after epoch {epoch} are not finite "
                                      f"({err})") from None
             guard.last_checkpoint = path
+            ckpt.prune()  # Config.CHECKPOINTS_KEEP
 
         callbacks = [guard,  # first: a diverged epoch must stop before its checkpoint
                      keras.callbacks.TensorBoard(ckpt.log_dir, write_graph=False),
@@ -372,7 +375,8 @@ class Trainer:
                 validation_steps=c.VALIDATION_STEPS if val_data is not None else None,
                 callbacks=callbacks, verbose=verbose, shuffle=False)
         except tf.errors.OpError as err:
-            raise dataset_error_from(err) from None
+            lost = worker_lost_error(err, self.strategy, guard.epoch, guard.last_checkpoint)
+            raise (lost or dataset_error_from(err)) from None
         # The epochs that ran (a budget or a callback may have stopped before ``epochs``).
         ran = [int(e) + 1 for e in (getattr(history, "epoch", None) or [])]
         # Trained batch norms get the statistics of the final weights (PreciseBN), and the

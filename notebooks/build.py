@@ -7,6 +7,10 @@ Cells that several notebooks share live in ``src/common/`` and come in with a li
 ``# %include common/<file>.py``. Lines before the first cell are the source's own notes.
 The notebooks are written without outputs, with stable cell ids; ``--check`` only reports
 the ones that differ from their sources (the tests do the same).
+
+``GITHUB_REPO`` below is the one place that names the GitHub repository: ``{GITHUB_REPO}`` in a
+source (the Colab badges, ``REPO_URL``) becomes it, and the Colab links of README.md and
+notebooks/README.md are rewritten to it (``--check`` reports them too).
 """
 from __future__ import annotations
 
@@ -19,7 +23,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "src"
-NOTEBOOKS = ["train.ipynb", "inspect_data.ipynb", "detect.ipynb", "evaluate.ipynb"]
+# The repository the notebooks install from and their Colab badges open: OWNER is a
+# placeholder for the GitHub account that hosts it (a fork: set yours and rebuild).
+GITHUB_REPO = "OWNER/maskrcnn"
+READMES = [HERE.parent / "README.md", HERE / "README.md"]
+_COLAB_LINK = re.compile(r"(https://colab\.research\.google\.com/github/)[^/\s)]+/[^/\s)]+(/)")
+NOTEBOOKS = ["train.ipynb", "inspect_data.ipynb", "inspect_model.ipynb", "detect.ipynb",
+             "evaluate.ipynb"]
 METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
     "language_info": {"name": "python"},
@@ -32,6 +42,7 @@ _MAGIC = re.compile(r"^(\s*)# (%[a-z_]+\b.*)$")
 
 
 def _cell(kind: str, lines: list[str]):
+    lines = [line.replace("{GITHUB_REPO}", GITHUB_REPO) for line in lines]
     if kind == "markdown":
         text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
                          for line in lines).strip("\n")
@@ -73,15 +84,21 @@ def build(name: str) -> nbformat.NotebookNode:
     return nb
 
 
+def readme_text(path: Path) -> str:
+    """``path`` with its Colab links pointing to GITHUB_REPO."""
+    return _COLAB_LINK.sub(rf"\g<1>{GITHUB_REPO}\g<2>", path.read_text(encoding="utf-8"))
+
+
 def main(argv: list[str]) -> int:
     stale = []
-    for name in NOTEBOOKS:
-        text = nbformat.writes(build(name)) + "\n"
-        path = HERE / name
+    outputs = [(HERE / name, nbformat.writes(build(name)) + "\n") for name in NOTEBOOKS]
+    outputs += [(path, readme_text(path)) for path in READMES if path.exists()]
+    for path, text in outputs:
+        name = path.relative_to(HERE.parent).as_posix()
         if "--check" in argv:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)
-        else:
+        elif not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             print("wrote", path)
     if stale:

@@ -4,9 +4,12 @@ mode (synthetic shapes, the tiny preset) without a cell error.
 
 Each run starts a python3 kernel in notebooks/ (as Jupyter does) with MASKRCNN_SMOKE=1 and
 writes everything (checkpoints, logs, detections) to a temporary MASKRCNN_WORKDIR; nothing is
-downloaded. About a minute per notebook on 2 CPU cores.
+downloaded. About a minute per notebook on 2 CPU cores. The executed notebook is then exported
+to HTML with nbconvert (when installed, as the [dev] extra does): no progress bar may print a
+line per step there, and the page stays small.
 """
 import importlib.util
+import re
 import time
 from pathlib import Path
 
@@ -15,8 +18,12 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = ["inspect_data.ipynb", "train.ipynb", "detect.ipynb", "evaluate.ipynb"]
+NOTEBOOKS = ["inspect_data.ipynb", "train.ipynb", "inspect_model.ipynb", "detect.ipynb",
+             "evaluate.ipynb"]
 CELL_TIMEOUT = 300  # seconds per cell
+MAX_HTML_BYTES = 3_000_000
+# A line of a progress display: Keras' bar (box glyphs, or "12/100 [") or tqdm's ("40%|").
+PROGRESS_LINE = re.compile(r"━|\d+/\d+ \[|\d+%\|")
 
 
 def _read(name):
@@ -96,7 +103,8 @@ def test_runs_in_smoke_mode(name, tmp_path, monkeypatch):
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError, naming the cell, on any error
-    print(f"{name}: {time.perf_counter() - start:.1f} s")
+    seconds = time.perf_counter() - start
+    print(f"{name}: {seconds:.1f} s, executed .ipynb {len(nbformat.writes(nb).encode())} bytes")
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
@@ -104,3 +112,38 @@ def test_runs_in_smoke_mode(name, tmp_path, monkeypatch):
                  for o in c.outputs)
     assert images >= 3, f"{name} showed only {images} figures"
     assert any((tmp_path / "work").iterdir()), "the outputs did not go to MASKRCNN_WORKDIR"
+    check_html_export(nb, name)
+
+
+def progress_lines(text: str) -> list[str]:
+    """The lines of ``text`` that a progress display printed, as a page shows them: what a
+    carriage return overwrote is gone, as in a terminal or notebook front end."""
+    shown = (line.rsplit("\r", 1)[-1] for line in text.replace("\r\n", "\n").split("\n"))
+    return [line for line in shown if PROGRESS_LINE.search(line)]
+
+
+def test_progress_lines_are_what_a_page_shows():
+    keras_bar = "".join(f"\r{k}/8 ━━━━━ 1s/step - loss: 2.0" for k in range(1, 9))
+    assert progress_lines(keras_bar + "\n") == ["8/8 ━━━━━ 1s/step - loss: 2.0"]
+    per_step = "\n".join(f"{k}/8 [====>....] - loss: 2.0" for k in range(1, 9))
+    assert len(progress_lines(per_step)) == 8
+    assert progress_lines("Epoch 1/2\n4/4 - 3s - 700ms/step - loss: 9.1\n") == []
+
+
+def check_html_export(nb, name):
+    """The executed notebook as an HTML page: each progress display at most one line per
+    code cell (not one per step), and under MAX_HTML_BYTES."""
+    nbconvert = pytest.importorskip("nbconvert")
+    html, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    print(f"{name}: HTML {len(html.encode())} bytes")
+    assert len(html.encode()) < MAX_HTML_BYTES, f"{name}: the page is {len(html)} bytes"
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        text += "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        lines = progress_lines(text)
+        assert len(lines) <= 2, f"{name}: cell {i} printed {len(lines)} progress lines: {lines[:3]}"
+    # A page prints what a carriage return overwrote: each part is a line there.
+    page_lines = progress_lines(re.sub(r"<[^>]+>", "", html).replace("\r", "\n"))
+    assert len(page_lines) <= len(nb.cells), f"{name}: {len(page_lines)} progress lines in HTML"

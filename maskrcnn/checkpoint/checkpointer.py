@@ -1,14 +1,18 @@
 """Checkpointer: one model's run folders and weights files.
 
 Run folders are ``model_dir/<name><timestamp>/`` holding ``mask_rcnn_<name>_<epoch>.h5``.
-A checkpoint carries the config, the class names and the epoch beside the weights, so that
-detection and evaluation need only the file. ``load`` is the one way weights get into a
-model: this project's checkpoints, matterport's ``.h5`` (by layer name), Keras 3 files.
+A checkpoint carries the config, the class names, the epoch and that epoch's losses beside
+the weights, so that detection and evaluation need only the file. ``Config.CHECKPOINTS_KEEP``
+says which of a run's checkpoints stay: "all" (matterport) or "last_and_best" (the newest
+and the one with the lowest validation loss; the others are deleted as training goes).
+``load`` is the one way weights get into a model: this project's checkpoints, matterport's
+``.h5`` (by layer name), Keras 3 files.
 """
 from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import re
 import warnings
@@ -50,6 +54,7 @@ class Checkpointer:
         self.log_dir: str | None = None
         self.checkpoint_path: str | None = None
         self.loaded_from: str | None = None  # the last file ``load`` read weights from
+        self.epoch_losses: dict[int, dict[str, float]] = {}  # per epoch, as saved
 
     @property
     def name(self) -> str:
@@ -76,23 +81,11 @@ class Checkpointer:
         written to the end, damaged, or holding NaN/infinite weights are skipped, each with a
         warning."""
         run_pattern = re.compile(re.escape(self.name) + r"(\d{8}T\d{4}(?:\d{2})?)")
-        file_pattern = re.compile(r"mask_rcnn_" + re.escape(self.name) + r"_(\d+)\.h5")
-
-        def listing(folder):
-            try:
-                return os.listdir(folder)
-            except OSError:
-                return []
-
-        runs = sorted((m.group(1).ljust(15, "0"), entry) for entry in listing(self.model_dir)
+        runs = sorted((m.group(1).ljust(15, "0"), entry) for entry in _listing(self.model_dir)
                       if (m := run_pattern.fullmatch(entry))
                       and os.path.isdir(os.path.join(self.model_dir, entry)))
         for _, run in reversed(runs):
-            folder = os.path.join(self.model_dir, run)
-            files = sorted((int(m.group(1)), entry) for entry in listing(folder)
-                           if (m := file_pattern.fullmatch(entry)))
-            for _, entry in reversed(files):
-                path = os.path.join(folder, entry)
+            for _, path in reversed(self.run_checkpoints(os.path.join(self.model_dir, run))):
                 problem = checkpoint_problem(path)
                 if problem is None:
                     return path
@@ -100,13 +93,69 @@ class Checkpointer:
         raise FileNotFoundError(f"no complete checkpoint of {self.name!r} under "
                                 f"{os.path.abspath(self.model_dir)}")
 
+    def run_checkpoints(self, folder: str) -> list[tuple[int, str]]:
+        """``(epoch, path)`` of this NAME's checkpoint files in one run folder, oldest first
+        (epochs compare as numbers)."""
+        file_pattern = re.compile(r"mask_rcnn_" + re.escape(self.name) + r"_(\d+)\.h5")
+        return sorted((int(m.group(1)), os.path.join(folder, entry))
+                      for entry in _listing(folder) if (m := file_pattern.fullmatch(entry)))
+
+    # ------------------------------------------------------------------ retention
+    def _scored(self, folder: str) -> tuple[str | None, list[tuple[float, int, str]]]:
+        """The newest checkpoint of ``folder``, and ``(loss, epoch, path)`` of the complete
+        ones that saved the loss the newest one is judged by (its ``val_loss``, else ``loss``)."""
+        files = self.run_checkpoints(folder)
+        if not files:
+            return None, []
+        infos = {}
+        for _, path in files:
+            try:
+                infos[path] = read_checkpoint_info(path)
+            except WeightsError:
+                continue  # damaged: neither judged nor deleted
+        last = files[-1][1]
+        monitor = ("val_loss" if "val_loss" in (infos.get(last, {}).get("losses") or {})
+                   else "loss")
+        scored = [(info["losses"][monitor], epoch, path) for epoch, path in files
+                  if (info := infos.get(path)) and info["complete"]
+                  and monitor in (info["losses"] or {})]
+        return last, scored
+
+    def find_best(self, folder: str | None = None) -> str | None:
+        """The checkpoint of a run folder (default: this run's) with the lowest validation
+        loss (the training loss for runs without validation); None when none saved one."""
+        _, scored = self._scored(folder or self.log_dir or "")
+        return min(scored)[2] if scored else None
+
+    def prune(self) -> list[str]:
+        """Apply ``CHECKPOINTS_KEEP`` to this run's folder: with "last_and_best", delete the
+        checkpoints that are neither the newest nor the best by loss (see ``find_best``).
+        Files that saved no loss (written before, or by other code) are left alone. Returns
+        the deleted paths."""
+        keep = getattr(self.config, "CHECKPOINTS_KEEP", "all")
+        if keep == "all" or not self.log_dir:
+            return []
+        last, scored = self._scored(self.log_dir)
+        if not scored:
+            return []
+        best = min(scored)[2]
+        removed = [path for _, _, path in scored if path not in (last, best)]
+        for path in removed:
+            os.remove(path)
+        return removed
+
     # ------------------------------------------------------------------ files
-    def save(self, path: str, epoch: int | None = None) -> str:
-        """Write a checkpoint (weights, config, class names, epoch) atomically."""
+    def save(self, path: str, epoch: int | None = None, logs: dict | None = None) -> str:
+        """Write a checkpoint (weights, config, class names, epoch, and the epoch's losses
+        from Keras' ``logs``, or those saved before for this epoch) atomically."""
+        epoch = int(self.epoch if epoch is None else epoch)
+        if logs is not None:
+            self.epoch_losses[epoch] = _losses(logs)
         attrs = {"maskrcnn_format": CHECKPOINT_FORMAT,
                  "maskrcnn_config": self.config.to_json(),
                  "class_names": json.dumps(self.class_names or []),
-                 "epoch": int(self.epoch if epoch is None else epoch)}
+                 "epoch": epoch,
+                 "losses": json.dumps(self.epoch_losses.get(epoch, {}))}
         save_weights_h5(self.network.leaf_layers(), path, attrs)
         return path
 
@@ -189,3 +238,23 @@ class Checkpointer:
         weights file."""
         from .imagenet import imagenet_weights_path
         return imagenet_weights_path(self.config.BACKBONE, weights)
+
+
+def _listing(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def _losses(logs: dict) -> dict[str, float]:
+    """The finite loss values of Keras' epoch-end ``logs``."""
+    out = {}
+    for key, value in logs.items():
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            continue
+        if "loss" in key and math.isfinite(value):
+            out[key] = value
+    return out

@@ -1,5 +1,6 @@
 """What a project checkpoint carries beside its weights: root attributes ``maskrcnn_config``
-(JSON), ``class_names`` (JSON), ``epoch``, ``maskrcnn_complete`` and ``maskrcnn_finite``."""
+(JSON), ``class_names`` (JSON), ``epoch``, ``losses`` (JSON: the epoch's Keras losses),
+``maskrcnn_complete`` and ``maskrcnn_finite``."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ CHECKPOINT_FORMAT = "maskrcnn-checkpoint-1"
 
 
 def read_checkpoint_info(path: str) -> dict:
-    """Config JSON, class names and epoch stored in a project checkpoint (empty values for
+    """Config JSON, class names, epoch and losses stored in a project checkpoint (empty values for
     other files). A damaged attribute (class names that are not a JSON list of names, an
     epoch that is not a non-negative integer) raises WeightsError naming file and attribute."""
     path = os.fspath(path)
@@ -24,9 +25,10 @@ def read_checkpoint_info(path: str) -> dict:
         config = _checkpoint_attr(attrs, path, "maskrcnn_config", _text)
         class_names = _checkpoint_attr(attrs, path, "class_names", _class_names_attr)
         epoch = _checkpoint_attr(attrs, path, "epoch", _epoch_attr)
+        losses = _checkpoint_attr(attrs, path, "losses", _losses_attr)
         complete = _checkpoint_attr(attrs, path, "maskrcnn_complete", _flag_attr)
         finite = _checkpoint_attr(attrs, path, "maskrcnn_finite", _flag_attr)
-    return {"config": config, "class_names": class_names, "epoch": epoch,
+    return {"config": config, "class_names": class_names, "epoch": epoch, "losses": losses,
             "complete": bool(complete), "finite": finite}
 
 
@@ -48,6 +50,14 @@ def _class_names_attr(value) -> list:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ValueError(f"not a JSON list of class names: {_text(value)[:80]!r}")
     return names
+
+
+def _losses_attr(value) -> dict:
+    losses = json.loads(_text(value))
+    if not isinstance(losses, dict) or not all(
+            isinstance(v, (int, float)) for v in losses.values()):
+        raise ValueError(f"not a JSON object of losses: {_text(value)[:80]!r}")
+    return {str(k): float(v) for k, v in losses.items()}
 
 
 def _epoch_attr(value) -> int:

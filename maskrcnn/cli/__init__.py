@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_inspect_parser(sub)
     data.add_convert_parser(sub)
     data.add_split_parser(sub)
+    data.add_merge_parser(sub)
     detect.add_parser(sub)
     return parser
 

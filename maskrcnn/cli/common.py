@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-DATASET_FORMATS = ("coco", "via", "bdd", "openimages", "shapes")
+DATASET_FORMATS = ("coco", "via", "bdd", "openimages", "labelme", "yolo", "shapes")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -1,16 +1,21 @@
 """``maskrcnn inspect`` and ``maskrcnn convert``: check a dataset, or write it as COCO JSON.
 
 ``inspect PATH --format coco|via|bdd|openimages [--images DIR]`` prints counts, sizes and
-problems; exit status 1 when a problem is an error, 2 when the data cannot be read at all.
-``convert PATH --format ... --output OUT.json`` writes COCO JSON; exit status 2 on bad data
-(``--skip-bad`` leaves bad items out, reporting them, instead).
+problems (of every split of a dataset folder, and between them: repeated images); exit
+status 1 when a problem is an error, 2 when the data cannot be read at all.
+``convert PATH --format ... --output OUT.json [--to coco|via|labelme|yolo]`` writes COCO JSON
+(or a VIA project, LabelMe or YOLO files); exit status 2 on bad data (``--skip-bad`` leaves
+bad items out, reporting them, instead). ``merge ORIGINAL CORRECTED --format ... --output
+OUT`` merges corrected annotations into the originals and reports what changed.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
+from ..data.duplicates import INSTANCE_IOU, NEAR_BITS
 from ..data.layout import FORMATS
+from ..data.writers import FORMATS as WRITE_FORMATS
 from ..errors import DatasetError
 from .common import add_classes_option, add_command, fail
 
@@ -26,6 +31,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="split of a dataset folder (train, val...) (default: train if there "
                              "is one, else the first)")
     add_classes_option(parser)
+    parser.add_argument("--class-names", default=None,
+                        help="comma-separated new names of the classes, in order, e.g. "
+                             "'balloon' for a one-class VIA set read as 'object' (default: "
+                             "the names the reader finds)")
     parser.add_argument("--class-attribute", default=None,
                         help="VIA: the region attribute holding the class name (default: one "
                              "class, 'object')")
@@ -50,13 +59,19 @@ def _reader_options(args) -> dict:
     return options
 
 
+def _class_names(args):
+    """The names of --class-names, or None."""
+    return [c.strip() for c in args.class_names.split(",")] if args.class_names else None
+
+
 def run_inspect(args) -> int:
     """``maskrcnn inspect``: print the report; 0 clean, 1 errors found, 2 unreadable."""
     from ..data.inspect import inspect_path
 
     try:
         report = inspect_path(args.path, args.format, images=args.images, split=args.split,
-                               **_reader_options(args))
+                              class_names_as=_class_names(args), near_bits=args.near_bits,
+                              instance_iou=args.duplicate_iou, **_reader_options(args))
     except DatasetError as err:
         return fail(err)
     print(report.summary(max_problems=args.max_problems))
@@ -69,18 +84,36 @@ def run_inspect(args) -> int:
 def run_convert(args) -> int:
     """``maskrcnn convert``: write COCO JSON; 0 done, 2 bad data."""
     from ..data.convert import write_coco_json
+    from ..data.inspect import count
     from ..data.layout import open_dataset
 
     try:
         dataset = open_dataset(args.path, args.format, images=args.images, split=args.split,
                                strict=not args.skip_bad, **_reader_options(args))
+        if args.class_names:
+            dataset.rename_classes(_class_names(args))
+        if args.to != "coco":
+            return _convert_to(dataset, args)
         coco = write_coco_json(dataset, args.output)
     except DatasetError as err:
         return fail(err)
     for problem in getattr(dataset, "problems", []):
         print(f"  {problem}", file=sys.stderr)
-    print(f"{len(coco['images'])} images, {len(coco['annotations'])} annotations, "
-          f"{len(coco['categories'])} categories written to {args.output}")
+    print(f"{count(len(coco['images']), 'image')}, "
+          f"{count(len(coco['annotations']), 'annotation')}, "
+          f"{count(len(coco['categories']), 'category', 'categories')} written to {args.output}")
+    return 0
+
+
+def _convert_to(dataset, args) -> int:
+    """``convert --to via|labelme|yolo``: write with the writers; 0 done."""
+    from ..data.writers import write_dataset
+
+    report = write_dataset(dataset, args.to, args.output,
+                           split=args.split if args.to == "yolo" else None)
+    for problem in getattr(dataset, "problems", []):
+        print(f"  {problem}", file=sys.stderr)
+    print(report)
     return 0
 
 
@@ -97,6 +130,12 @@ def add_inspect_parser(subparsers) -> argparse.ArgumentParser:
                         help="also write the report as JSON here (default: no file)")
     parser.add_argument("--max-problems", type=int, default=50,
                         help="problems to print (all are in --report)")
+    for flag, kind, default, what in (
+            ("--near-bits", int, NEAR_BITS, "images whose perceptual hashes (256 bits) differ "
+             "in at most this many bits are reported as near-identical"),
+            ("--duplicate-iou", float, INSTANCE_IOU, "instances of one image whose masks "
+             "overlap with an IoU above this are reported as drawn twice")):
+        parser.add_argument(flag, type=kind, default=default, help=what)
     return parser
 
 
@@ -107,9 +146,86 @@ def add_convert_parser(subparsers) -> argparse.ArgumentParser:
         description="Read a dataset with any reader and write COCO instances JSON (images "
                     "with file_name, width, height; polygons kept, other masks as RLE).")
     _add_common(parser)
-    parser.add_argument("--output", required=True, help="the COCO JSON file to write")
+    parser.add_argument("--output", required=True,
+                        help="what to write: for coco and via a .json file (or a folder, "
+                             "then annotations.json / via_project.json in it); for labelme and "
+                             "yolo a folder")
+    parser.add_argument("--to", default="coco", choices=WRITE_FORMATS,
+                        help="output format (--format is the input's)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out bad items (listed) instead of stopping at the first")
+    return parser
+
+
+def run_merge(args) -> int:
+    """``maskrcnn merge``: write the merged annotations and print what changed; 0 done,
+    2 bad data."""
+    import json
+
+    from ..data.layout import open_dataset
+    from ..data.merge import merge_annotations
+    from ..data.writers import write_dataset
+
+    def options(fmt, attribute):
+        return {"class_attribute": attribute} if fmt == "via" and attribute else {}
+
+    corrected_format = args.corrected_format or args.format
+    try:
+        original = open_dataset(args.original, args.format, images=args.images,
+                                **options(args.format, args.original_class_attribute))
+        corrected = open_dataset(args.corrected, corrected_format,
+                                 images=args.corrected_images,
+                                 **options(corrected_format, args.class_attribute))
+        merged, report = merge_annotations(original, corrected, match_iou=args.match_iou)
+        written = write_dataset(merged, args.to, args.output)
+    except DatasetError as err:
+        return fail(err)
+    print(report)
+    print(written)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as f:
+            json.dump(report.to_dict(), f, indent=2)
+        print(f"report written to {args.report}")
+    return 0
+
+
+#: ``merge``'s options: (flag, add_argument keywords).
+MERGE_OPTIONS = (
+    ("--format", {"required": True, "choices": FORMATS,
+                  "help": "format of the original annotations"}),
+    ("--corrected-format", {"choices": FORMATS,
+                            "help": "format of the corrections (default: --format)"}),
+    ("--images", {"help": "image folder of the originals (default: the format's usual place)"}),
+    ("--corrected-images", {"help": "image folder of the corrections (default: the format's "
+                                    "usual place)"}),
+    ("--class-attribute", {"help": "VIA corrections: the region attribute holding the class "
+                                   "name (detect --annotations via writes 'class') (default: "
+                                   "one class, 'object')"}),
+    ("--original-class-attribute", {"help": "VIA originals: the region attribute holding the "
+                                            "class name (default: one class, 'object')"}),
+    ("--match-iou", {"type": float, "default": 0.5,
+                     "help": "mask IoU from which a corrected instance is the same object"}),
+    ("--output", {"required": True,
+                  "help": "the merged annotations: a .json file (coco, via) or a folder"}),
+    ("--to", {"default": "coco", "choices": WRITE_FORMATS,
+              "help": "format of the merged annotations"}),
+    ("--report", {"help": "also write the counts as JSON here (default: no file)"}),
+)
+
+
+def add_merge_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``merge`` to an ``ArgumentParser.add_subparsers()`` object."""
+    description = ("Read the original annotations and the corrected ones (e.g. predictions "
+                   "written with detect --annotations and corrected in VIA or LabelMe), take "
+                   "each image from the corrections where it is there, and report instances "
+                   "added, removed, redrawn and relabelled per image.")
+    parser = add_command(subparsers, "merge", run_merge, description=description,
+                         help="merge corrected annotations into the originals (corrections "
+                              "win per image)")
+    for side in ("original", "corrected"):
+        parser.add_argument(side, help=f"the {side} annotations (file or dataset folder)")
+    for flag, options in MERGE_OPTIONS:
+        parser.add_argument(flag, **options)
     return parser
 
 

@@ -29,11 +29,13 @@ def run(args) -> int:
         df = detect_folder(args.weights, args.input, args.output,
                            min_confidence=args.min_confidence, classes=args.classes,
                            batch_size=args.batch, device=args.device, save_masks=args.masks,
-                           resume=args.resume, config=args.config, class_names=class_names)
+                           resume=args.resume, config=args.config, class_names=class_names,
+                           annotations=args.annotations)
     except (MaskRCNNError, OSError) as err:
         return fail(err)
     print(f"outputs in {args.output}: annotated/, images.csv, summary.csv, detections.json"
-          + (", masks/" if args.masks else ""))
+          + (", masks/" if args.masks else "")
+          + (f", annotations/ ({args.annotations})" if args.annotations else ""))
     return 1 if (df["status"] != "ok").all() else 0
 
 
@@ -46,8 +48,9 @@ def add_parser(subparsers):
                     "(per image and class: instance count and share of the image's pixels "
                     "covered, overlaps counted once) and summary.csv.")
     parser.add_argument("--weights", required=True,
-                        help="checkpoint of this project (carries config and class names), or "
-                             "a matterport .h5 with --config and --class-names")
+                        help="checkpoint of this project (carries config and class names), "
+                             "an exported .tflite / .onnx file or SavedModel folder (maskrcnn "
+                             "export), or a matterport .h5 with --config and --class-names")
     parser.add_argument("--input", required=True, nargs="+",
                         help="image folder(s), file(s) or quoted glob pattern(s), e.g. "
                              "'val2017/*.jpg' ('**' recurses)")
@@ -63,6 +66,11 @@ def add_parser(subparsers):
                         help="where to run (default: a GPU when TensorFlow sees one)")
     parser.add_argument("--masks", action="store_true",
                         help="also write one PNG per instance under masks/")
+    parser.add_argument("--annotations", choices=("via", "coco", "labelme", "yolo"),
+                        default=None,
+                        help="also write the detections as annotations to correct in a tool, "
+                             "under annotations/: a VIA 2 project, COCO JSON (CVAT, Label "
+                             "Studio), LabelMe JSON per image or YOLO labels (default: none)")
     parser.add_argument("--resume", action="store_true",
                         help="skip images that an earlier run into --output finished")
     parser.add_argument("--config", default=None,

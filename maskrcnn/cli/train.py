@@ -6,10 +6,11 @@ import json
 from .common import add_command, add_dataset_options, fail, load_dataset
 
 
-def config_from(args, dataset):
+def config_from(args, dataset, from_scratch: bool = False):
     """The Config of ``--config`` (a JSON file), ``--name`` and ``--set`` fields, with the
     dataset's NUM_CLASSES; fields that neither gives come from the data
-    (``maskrcnn.data.inspect.suggest_settings``) unless ``--no-suggest``."""
+    (``maskrcnn.data.inspect.suggest_settings``) unless ``--no-suggest``, and, training
+    ``from_scratch``, from the recipe (``maskrcnn.presets.FROM_SCRATCH``)."""
     from ..config import Config
     values = {}
     if args.config:
@@ -26,6 +27,13 @@ def config_from(args, dataset):
         taken = {k: v for k, v in suggested.items() if k not in values}
         if taken:
             print("from the data (maskrcnn inspect; --set or --config to choose): "
+                  + ", ".join(f"{k}={v}" for k, v in taken.items()))
+        values.update(taken)
+    if from_scratch:
+        from ..presets import from_scratch_settings
+        taken = from_scratch_settings(given=values)
+        if taken:
+            print("from-scratch recipe (--set or --config to choose): "
                   + ", ".join(f"{k}={v}" for k, v in taken.items()))
         values.update(taken)
     return Config.from_dict(values)
@@ -46,7 +54,7 @@ def run(args) -> int:
         return fail(f"--weights none --layers {layers} would train the {layers} layers on a "
                     "frozen, random backbone: train from scratch with --layers all (the "
                     "default without --weights), or start from --weights coco or imagenet")
-    config = config_from(args, train_set)
+    config = config_from(args, train_set, from_scratch)
     config.display()  # the effective config, as the run uses it
     model = MaskRCNN("training", config, args.model_dir)
     if not from_scratch:
@@ -61,8 +69,14 @@ def run(args) -> int:
         print(f"budget: {args.steps or 'any'} steps, {args.budget_minutes or 'any'} minutes "
               f"(warm-up over the first 5 %, learning rate / 10 after 80 %)")
     print(f"training layers {layers!r} from {'scratch' if from_scratch else args.weights}")
+    augmentation = None
+    if not args.no_augment:
+        from ..data.augmentation import default_augmentation
+        augmentation = default_augmentation(seed=args.seed)
+        print("augmentation: flips, scale jitter, brightness and contrast (--no-augment: none)")
     model.train(train_set, val_set, learning_rate=args.lr or config.LEARNING_RATE,
-                epochs=epochs, layers=layers, custom_callbacks=callbacks)
+                epochs=epochs, layers=layers, augmentation=augmentation,
+                custom_callbacks=callbacks)
     print(f"checkpoint: {model.find_last()}")
     return 0
 
@@ -97,6 +111,11 @@ def add_parser(subparsers):
                         help="a config field, e.g. --set IMAGES_PER_GPU=1; repeatable "
                              "(default: none)")
     parser.add_argument("--model-dir", default="logs", help="folder for checkpoints and logs")
+    parser.add_argument("--no-augment", action="store_true",
+                        help="train without the default augmentation (flips, scale jitter, "
+                             "brightness and contrast: maskrcnn.data.augmentation)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the augmentation draws (default: a new draw each run)")
     parser.add_argument("--no-suggest", action="store_true",
                         help="do not take image sizes, anchor scales and instance counts from "
                              "the data (fields that --config and --set do not give)")

@@ -1,11 +1,12 @@
 """Conversion of any Dataset to COCO JSON, the interchange format pycocotools reads."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from .files import write_json
 
 
 def encode_rle(mask: np.ndarray) -> dict:
@@ -63,10 +64,5 @@ def write_coco_json(dataset, output, image_ids=None) -> dict:
     """Write :func:`dataset_to_coco` to ``output`` (atomically: temporary file, then rename);
     returns the dict."""
     coco = dataset_to_coco(dataset, image_ids)
-    output = os.fspath(output)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    tmp = output + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(coco, f)
-    os.replace(tmp, output)
+    write_json(output, coco)
     return coco

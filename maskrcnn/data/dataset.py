@@ -74,6 +74,20 @@ class Dataset:
                 i for i, info in enumerate(self.class_info) if i == 0 or info["source"] == source]
         self._prepared = True
 
+    def rename_classes(self, names) -> None:
+        """Give the classes (background left out, in class id order) new display ``names``,
+        e.g. ``["balloon"]`` for a one-class VIA set that its reader calls "object". Ids and
+        masks stay as they are; DatasetError when the number of names differs."""
+        names = [str(n).strip() for n in names]
+        current = [c["name"] for c in self.class_info[1:]]
+        if len(names) != len(current) or not all(names):
+            raise DatasetError(f"class names {names} given for the classes {current}: give "
+                               "one non-empty name per class, in this order")
+        for info, name in zip(self.class_info[1:], names):
+            info["name"] = name
+        if self._prepared:
+            self.class_names = [clean_name(c["name"]) for c in self.class_info]
+
     # ----------------------------------------------------------------- lookups
     @property
     def image_ids(self) -> np.ndarray:

@@ -5,6 +5,7 @@ The shared file primitives of the readers (:mod:`maskrcnn.data.readers`) and of
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -16,6 +17,11 @@ from ..errors import DatasetError
 from .image_io import open_image, shown
 from .problems import ItemError
 
+try:
+    import orjson
+except ImportError:  # optional
+    orjson = None
+
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
@@ -26,7 +32,13 @@ def load_json(path) -> object:
         raise DatasetError(f"{path}: annotation file not found")
     try:
         with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8-sig"))
+            text = f.read().decode("utf-8-sig")
+        if orjson is not None:  # 2-3x faster where installed; anything it refuses, json decides
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                pass
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise DatasetError(f"{path}: line {err.lineno}, column {err.colno}: malformed JSON "
                            f"({err.msg})") from None
@@ -36,6 +48,24 @@ def load_json(path) -> object:
         raise DatasetError(f"{path}: JSON nested too deeply") from None
     except ValueError as err:  # an integer literal of more digits than Python converts
         raise DatasetError(f"{path}: unusable JSON number ({err}); fix the file") from None
+
+
+def write_json(path, data, indent: int | None = None) -> str:
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file, then a rename),
+    making its folder; returns the path."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=indent)
+    os.replace(tmp, path)
+    return path
+
+
+@functools.lru_cache(maxsize=64)
+def _real_folder(root: str) -> str:
+    """``os.path.realpath(root)``, once per folder (a COCO file names 118k images in one)."""
+    return os.path.realpath(root)
 
 
 def image_path_in_root(root: str, file_name: str) -> str:
@@ -50,7 +80,7 @@ def image_path_in_root(root: str, file_name: str) -> str:
         raise DatasetError(f"file name {file_name!r} cannot be encoded for this file system "
                            "(e.g. a lone surrogate escape); fix the file name in the "
                            "annotation file") from None
-    root_real = os.path.realpath(root)
+    root_real = _real_folder(root)
     path = os.path.realpath(os.path.join(root_real, file_name))
     if os.path.commonpath([root_real, path]) != root_real:
         raise DatasetError(f"{file_name!r} points outside the dataset folder {root}")

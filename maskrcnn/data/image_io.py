@@ -119,7 +119,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.nda
     path = os.fspath(path)
     with open_image(path, max_pixels) as img:
         try:
-            img = ImageOps.exif_transpose(img)
+            # In place: without it, an image needing no turn is copied (4 bytes a pixel).
+            ImageOps.exif_transpose(img, in_place=True)
             if img.mode == "P":
                 img = img.convert("RGBA" if "transparency" in img.info else "RGB")
             elif img.mode in ("1", "L", "LA", "CMYK", "YCbCr", "HSV"):

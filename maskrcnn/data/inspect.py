@@ -3,20 +3,32 @@
 Readers record what they find while parsing in ``dataset.problems`` (a
 :class:`~maskrcnn.data.problems.Problems` list, severity rules in
 :mod:`maskrcnn.data.problems`); :func:`inspect_dataset` adds what only loading shows (missing
-or unreadable images, masks that do not fit the image or the class ids, zero-area masks) and
-returns an :class:`InspectReport`.
+or unreadable images, masks that do not fit the image or the class ids, zero-area masks,
+duplicate images and instances: :mod:`maskrcnn.data.duplicates`) and returns an
+:class:`InspectReport`. :func:`inspect_path` reads every split of a dataset folder into a
+:class:`DatasetReport`, which also compares the images of different splits.
 """
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..errors import DatasetError
-from .layout import open_dataset
+from ..progress import progress_bar
+from .duplicates import (
+    INSTANCE_IOU,
+    NEAR_BITS,
+    Fingerprint,
+    difference_hash,
+    duplicate_images,
+    duplicate_instances,
+    file_digest,
+)
+from .layout import find_layout, open_dataset
 from .problems import Problem, Problems, ReportingDataset  # noqa: F401  (their old home)
 from .transforms import extract_bboxes
 
@@ -24,8 +36,42 @@ from .transforms import extract_bboxes
 SMALL_AREA, MEDIUM_AREA = 32 ** 2, 96 ** 2
 
 
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``1 class``, ``2 classes``: ``n`` and the word in the number that fits."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+class _Findings:
+    """What both reports have: their problems split by severity, JSON and text."""
+
+    def all_problems(self) -> list:
+        return self.problems
+
+    @property
+    def errors(self) -> list:
+        return [p for p in self.all_problems() if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list:
+        return [p for p in self.all_problems() if p.severity == "warning"]
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    def tally(self) -> str:
+        return f"{count(len(self.errors), 'error')}, {count(len(self.warnings), 'warning')}"
+
+    def to_json(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=1)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
 @dataclass
-class InspectReport:
+class InspectReport(_Findings):
     """What :func:`inspect_dataset` found.
 
     ``class_counts``: instances per class name (crowd regions counted in ``crowd_counts``);
@@ -45,38 +91,31 @@ class InspectReport:
     #: instance's box, in the image's own pixels.
     image_sizes: list = field(default_factory=list)
     box_sides: list = field(default_factory=list)
-
-    @property
-    def errors(self) -> list:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list:
-        return [p for p in self.problems if p.severity == "warning"]
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.errors)
+    #: The split and annotation file, when read from a dataset folder.
+    split: str | None = None
+    source: str = ""
+    #: One :class:`~maskrcnn.data.duplicates.Fingerprint` per image read (not in the JSON).
+    fingerprints: list = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict:
         """JSON-ready dict (image ids turned into strings)."""
         out = asdict(self)
+        del out["fingerprints"]
         out["instances_per_image"] = {str(k): v for k, v in self.instances_per_image.items()}
         return out
-
-    def to_json(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=1)
 
     def summary(self, max_problems: int = 50) -> str:
         """A few lines for a terminal or a notebook cell."""
         per_image = np.array(list(self.instances_per_image.values()) or [0])
-        lines = [(f"{self.num_images} images, {self.num_classes} classes, "
-                 f"{int(per_image.sum())} instances "
-                 f"({per_image.min()}..{per_image.max()} per image, mean {per_image.mean():.1f})")]
-        for name, count in sorted(self.class_counts.items(), key=lambda kv: -kv[1]):
+        lines = [f"split {self.split}: {self.source}"] if self.split else []
+        lines.append(f"{count(self.num_images, 'image')}, "
+                     f"{count(self.num_classes, 'class', 'classes')}, "
+                     f"{count(int(per_image.sum()), 'instance')} "
+                     f"({per_image.min()}..{per_image.max()} per image, "
+                     f"mean {per_image.mean():.1f})")
+        for name, instances in sorted(self.class_counts.items(), key=lambda kv: -kv[1]):
             crowd = self.crowd_counts.get(name, 0)
-            lines.append(f"  {name:<24} {count:>7}" + (f"  (+{crowd} crowd)" if crowd else ""))
+            lines.append(f"  {name:<24} {instances:>7}" + (f"  (+{crowd} crowd)" if crowd else ""))
         s = self.size_counts
         lines.append(f"sizes: {s['small']} small (< 32^2 px), {s['medium']} medium, "
                      f"{s['large']} large (>= 96^2 px)")
@@ -91,16 +130,53 @@ class InspectReport:
                          f"{p50:.0f}, 90th {p90:.0f}")
             fields = ", ".join(f"{k}={v}" for k, v in suggest_settings(self).items())
             lines.append(f"suggested config: {fields}")
-        for what, count in self.skipped.items():
-            lines.append(f"skipped: {count} {what}")
-        lines.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
-        lines += [f"  {p}" for p in self.problems[:max_problems]]
-        if len(self.problems) > max_problems:
-            lines.append(f"  ... and {len(self.problems) - max_problems} more")
+        for what, skipped in self.skipped.items():
+            lines.append(f"skipped: {skipped} {what}")
+        lines.append(self.tally())
+        lines += problem_lines(self.problems, max_problems)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+
+def problem_lines(problems: list, max_problems: int) -> list[str]:
+    lines = [f"  {p}" for p in problems[:max_problems]]
+    if len(problems) > max_problems:
+        lines.append(f"  ... and {len(problems) - max_problems} more")
+    return lines
+
+
+@dataclass
+class DatasetReport(_Findings):
+    """What :func:`inspect_path` found in a dataset folder: an :class:`InspectReport` per
+    split (``splits``: name -> report) and the ``problems`` between splits (images in two
+    splits). ``errors`` and ``warnings`` gather those of every split too."""
+
+    root: str = ""
+    format: str = ""
+    splits: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    def all_problems(self) -> list:
+        return [p for r in self.splits.values() for p in r.problems] + list(self.problems)
+
+    def to_dict(self) -> dict:
+        return {"root": self.root, "format": self.format,
+                "splits": {name: r.to_dict() for name, r in self.splits.items()},
+                "problems": [asdict(p) for p in self.problems]}
+
+    def summary(self, max_problems: int = 50) -> str:
+        """Each split's summary (indented under its name), then what lies between splits."""
+        parts = ", ".join(f"{name} ({count(r.num_images, 'image')})"
+                          for name, r in self.splits.items())
+        lines = [f"{self.format} dataset in {self.root}: "
+                 f"{count(len(self.splits), 'split')}, {parts}"]
+        for report in self.splits.values():
+            first, *rest = report.summary(max_problems).split("\n")
+            lines += [first] + [f"  {line}" for line in rest]
+        if len(self.splits) > 1:
+            lines.append(f"between splits: {count(len(self.problems), 'problem')}")
+            lines += problem_lines(self.problems, max_problems)
+        lines.append(f"in all: {self.tally()}")
+        return "\n".join(lines)
 
 
 def suggest_settings(report: InspectReport, max_dim_limit: int = 1024) -> dict:
@@ -129,25 +205,30 @@ def suggest_settings(report: InspectReport, max_dim_limit: int = 1024) -> dict:
             "DETECTION_MAX_INSTANCES": int(max(100, 10 * np.ceil(1.25 * most / 10)))}
 
 
-def inspect_dataset(dataset, max_images: int | None = None) -> InspectReport:
+def inspect_dataset(dataset, max_images: int | None = None, split: str | None = None,
+                    near_bits: int = NEAR_BITS, instance_iou: float = INSTANCE_IOU
+                    ) -> InspectReport:
     """Load every image and its masks of a prepared Dataset and report what is there.
 
     Problems the reader recorded (``dataset.problems``) are included. Loading problems
-    (missing or unreadable image, masks that do not fit) are errors; zero-area masks are
-    warnings. Each problem names the image file (or the image id) and the instance.
+    (missing or unreadable image, masks that do not fit) are errors; zero-area masks,
+    repeated images (byte-identical, or perceptual hashes at most ``near_bits`` of 256 bits
+    apart) and instances of one image whose masks overlap with IoU above ``instance_iou``
+    are warnings. Each problem names the image file (or the image id) and the instance(s).
     ``max_images``: look at an even sample of that many images only (counts then describe
-    the sample).
+    the sample). ``split``: the split's name, shown in the report.
     """
     dataset._check_prepared()
-    report = InspectReport(num_images=len(dataset.image_info), num_classes=dataset.num_classes - 1)
+    report = InspectReport(num_images=len(dataset.image_info), num_classes=dataset.num_classes - 1,
+                           split=split, source=str(getattr(dataset, "annotation_file", "") or ""))
     names = dataset.class_names
     classes, crowds = Counter(), Counter()
     problems = Problems(strict=False)
     image_ids = dataset.image_ids
     if max_images is not None and len(image_ids) > max_images:  # an even sample
         image_ids = image_ids[np.linspace(0, len(image_ids) - 1, max_images).astype(int)]
-    for image_id in tqdm(image_ids, desc="inspecting", unit="image", leave=False,
-                         disable=len(image_ids) < 50):
+    for image_id in progress_bar(image_ids, desc="inspecting", unit="image", leave=False,
+                                 disable=len(image_ids) < 50):
         info = dataset.image_info[image_id]
         ref = dataset.image_reference(image_id)
         item = f"image {info['id']!r}"
@@ -161,7 +242,14 @@ def inspect_dataset(dataset, max_images: int | None = None) -> InspectReport:
             report.instances_per_image[info["id"]] = 0
             continue
         report.image_sizes.append(tuple(int(v) for v in image.shape[:2]))
+        report.fingerprints.append(Fingerprint(ref, item, file_digest(info.get("path")),
+                                               difference_hash(image), split))
         boxes = extract_bboxes(masks)
+        for i, j, iou in duplicate_instances(masks, boxes, class_ids, instance_iou):
+            which = " and ".join(dict.fromkeys(names[int(class_ids[k])] for k in (i, j)))
+            problems.warning(ref, f"{item}, instances {i} and {j}",
+                             f"masks overlap with IoU {iou:.2f} (above {instance_iou}; "
+                             f"{which}): the same object drawn twice?")
         report.box_sides += np.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
                                     )[class_ids > 0].round(1).tolist()
         areas = masks.reshape(-1, masks.shape[-1]).sum(axis=0) if masks.size else np.zeros(0)
@@ -179,16 +267,48 @@ def inspect_dataset(dataset, max_images: int | None = None) -> InspectReport:
     report.class_counts = {name: classes.get(name, 0) for name in names[1:]}
     report.crowd_counts = dict(crowds)
     report.skipped = dict(getattr(dataset, "skipped", {}) or {})
-    report.problems = list(getattr(dataset, "problems", []) or []) + list(problems)
+    report.problems = (list(getattr(dataset, "problems", []) or []) + list(problems)
+                       + duplicate_images(report.fingerprints, near_bits))
     return report
 
 
-def inspect_path(path: str, format: str, images: str | None = None, split: str | None = None,
-                 **options) -> InspectReport:
+def _folder_layout(path: str, format: str):
+    """The layout of a dataset folder or zip of ``format``; None for anything else."""
+    if not (os.path.isdir(path) or path.lower().endswith(".zip")):
+        return None
+    try:
+        layout = find_layout(path)
+    except DatasetError:
+        return None
+    return layout if layout.format == format else None
+
+
+def inspect_path(path, format: str, images: str | None = None, split: str | None = None,
+                 class_names_as=None, near_bits: int = NEAR_BITS,
+                 instance_iou: float = INSTANCE_IOU, **options) -> InspectReport | DatasetReport:
     """Read ``path`` with the reader of ``format`` (leniently) and inspect it.
 
-    Problems that stop reading altogether (malformed JSON, a wrong schema) still raise
-    DatasetError; everything per item ends up in the report.
+    A dataset folder (or zip) without ``split``: every split, in a :class:`DatasetReport`
+    that also compares the images of different splits; a file or one ``split``: an
+    :class:`InspectReport`. ``class_names_as``: new names of the classes, in order (see
+    :meth:`~maskrcnn.data.Dataset.rename_classes`). Problems that stop reading altogether
+    (malformed JSON, a wrong schema) still raise DatasetError; everything per item ends up
+    in the report.
     """
-    dataset = open_dataset(path, format, images=images, split=split, strict=False, **options)
-    return inspect_dataset(dataset)
+    path = os.fspath(path)
+    layout = _folder_layout(path, format) if split is None else None
+
+    def one(split_name):
+        dataset = open_dataset(path, format, images=images, split=split_name, strict=False,
+                               **options)
+        if class_names_as is not None:
+            dataset.rename_classes(class_names_as)
+        return inspect_dataset(dataset, split=split_name, near_bits=near_bits,
+                               instance_iou=instance_iou)
+
+    if layout is None:
+        return one(split)
+    splits = {name: one(name) for name in layout.splits}
+    prints = [f for r in splits.values() for f in r.fingerprints]
+    return DatasetReport(layout.root, format, splits,
+                         duplicate_images(prints, near_bits, across_splits_only=True))

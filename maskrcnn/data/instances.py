@@ -110,6 +110,9 @@ def clip_polygon(coords, width: int, height: int) -> tuple[list[float] | None, i
     if not set(map(type, coords)) <= {int, float}:  # fast path for well-formed files
         for v in coords:
             number(v, "a polygon coordinate")
+    elif len(coords) >= 6 and all(0 <= x <= width for x in coords[0::2]) and all(
+            0 <= y <= height for y in coords[1::2]):  # inside the image (NaN is not)
+        return [float(v) for v in coords], 0  # as the numpy path below returns it
     try:
         xy = np.array(coords, dtype=np.float64)
     except OverflowError:  # an integer too large for a float
@@ -263,3 +266,26 @@ class InstanceDataset(ReportingDataset):
         return [info["instances"][k].data if info["instances"][k].kind == "polygon" else None
                 for k in kept]
 
+
+def fill_dataset(dataset: InstanceDataset, images: list, class_names, source: str,
+                 annotation_file: str, max_image_pixels: int | None) -> InstanceDataset:
+    """Add classes and images to a reader's dataset, prepare it and return it.
+
+    ``images``: dicts of ``add_image`` fields (``id``, ``path``, ``width``, ``height``...)
+    with ``found``, the image's instances as ``(class name, kind, data, item)``.
+    ``class_names``: the classes in order (default: the names found, sorted); class ids are
+    their positions from 1, which are also the source ids.
+    """
+    names = list(class_names) if class_names is not None else sorted(
+        {f[0] for image in images for f in image["found"]})
+    ids = {name: i for i, name in enumerate(names, start=1)}
+    for name in names:
+        dataset.add_class(source, ids[name], name)
+    for image in images:
+        instances = [Instance(f"{source}.{ids[name]}", False, kind, data, item)
+                     for name, kind, data, item in image.pop("found")]
+        dataset.add_image(source, image.pop("id"), instances=instances, **image)
+    dataset.max_image_pixels = max_image_pixels
+    dataset.prepare()
+    dataset.annotation_file = annotation_file
+    return dataset

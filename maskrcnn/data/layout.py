@@ -9,7 +9,12 @@ Layouts recognised by :func:`find_layout` (``split`` is train, val, test...):
 * VIA (matterport's balloon, the Colab zip): ``ROOT/<split>/via_region_data.json`` (or one
   other ``*.json``) beside the images. A zip holding this (possibly under one top folder) is
   extracted next to it first (once: a marker records a complete extraction, and one killed
-  half-way is redone; see :func:`maskrcnn.data.files.safe_extract_zip`).
+  half-way is redone; see :func:`maskrcnn.data.files.safe_extract_zip`). The split folder
+  itself (``ROOT/<split>``, holding the JSON beside the images) is a layout of one split,
+  named after the folder.
+* LabelMe and YOLO (:func:`labelme_yolo_layout`): ``ROOT/<split>/*.json`` beside the images,
+  or the folder of JSONs itself; a YOLO ``data.yaml`` naming image folders, or ``images/``
+  and ``labels/`` (with one sub-folder per split, or none).
 
 :func:`open_dataset` hands a file or folder to the reader of its format
 (:mod:`maskrcnn.data.readers`).
@@ -30,10 +35,12 @@ from .files import (  # noqa: F401  (load_json, safe_extract_zip...: their old h
 )
 from .readers.bdd import load_bdd, load_bdd_bitmasks
 from .readers.coco import load_coco
+from .readers.labelme import labelme_splits, load_labelme
 from .readers.openimages import load_openimages
 from .readers.via import load_via
+from .readers.yolo import load_yolo, yolo_splits
 
-FORMATS = ("coco", "via", "bdd", "openimages")
+FORMATS = ("coco", "via", "bdd", "openimages", "labelme", "yolo")
 
 
 @dataclass
@@ -56,6 +63,13 @@ def _json_files(folder: str) -> list[str]:
         return []
     return sorted(os.path.join(folder, f) for f in os.listdir(folder)
                   if f.lower().endswith(".json") and not f.startswith("."))
+
+
+def _via_file(folder: str) -> str | None:
+    """The VIA annotation file of a split folder: via_region_data.json, or its one JSON."""
+    files = _json_files(folder)
+    preferred = [f for f in files if os.path.basename(f) == "via_region_data.json"]
+    return (preferred or files)[0] if preferred or len(files) == 1 else None
 
 
 def find_layout(path) -> DatasetLayout:
@@ -87,14 +101,15 @@ def find_layout(path) -> DatasetLayout:
             images = os.path.join(folder, "images")
             splits[split] = (file, images if os.path.isdir(images) else folder)
             break
-        files = _json_files(folder)
-        preferred = [f for f in files if os.path.basename(f) == "via_region_data.json"]
-        if preferred or len(files) == 1:
-            via[split] = ((preferred or files)[0], folder)
+        if _via_file(folder):
+            via[split] = (_via_file(folder), folder)
     if splits:
         return DatasetLayout(path, "coco", splits)
     if via:
         return DatasetLayout(path, "via", via)
+    if _via_file(path):  # a split folder itself (matterport's dataset/train)
+        return DatasetLayout(path, "via", {split_name(os.path.basename(os.path.abspath(path))):
+                                           (_via_file(path), path)})
     raise DatasetError(
         f"{path}: not a dataset folder this package knows. Expected either "
         "annotations/instances_<split>.json (COCO, D2S) with images in <split>/ or images/, "
@@ -102,12 +117,27 @@ def find_layout(path) -> DatasetLayout:
         f"found {sorted(entries)[:10]}")
 
 
+def labelme_yolo_layout(path, format: str) -> DatasetLayout:
+    """The splits of a LabelMe folder (``ROOT/<split>/*.json`` beside the images, or the
+    split folder itself) or of a YOLO dataset (``data.yaml`` naming image folders, or
+    ``images/[<split>/]`` with ``labels/[<split>/]``): ``{split: (annotations, images)}``,
+    the annotations being the LabelMe folder or the YOLO labels folder."""
+    if format == "labelme":
+        return DatasetLayout(os.fspath(path), "labelme", {
+            s: (folder, folder) for s, folder in labelme_splits(path).items()})
+    if format == "yolo":
+        return DatasetLayout(os.fspath(path), "yolo", yolo_splits(path)[1])
+    raise DatasetError(f"{format!r} is not labelme or yolo")
+
+
 def open_dataset(path, format: str, images=None, split: str | None = None,
                  strict: bool = True, **options):
     """Read ``path`` (an annotation file, or a folder/zip in a known layout) with the reader
-    of ``format`` (coco, via, bdd, openimages). ``images``: the image folder when it is not
-    the default. ``split`` picks one split of a folder (default: train, else the first).
-    For ``bdd``, a folder is read as bitmask PNGs. ``options`` go to the reader."""
+    of ``format`` (coco, via, bdd, openimages, labelme, yolo). ``images``: the image folder
+    when it is not the default. ``split`` picks one split of a folder (default: train, else
+    the first). For ``bdd``, a folder is read as bitmask PNGs; for ``labelme`` and ``yolo``
+    see :func:`labelme_yolo_layout` (for ``yolo`` with ``images``, ``path`` is the labels
+    folder). ``options`` go to the reader."""
     if format not in FORMATS:
         raise DatasetError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     path = os.fspath(path)
@@ -124,6 +154,17 @@ def open_dataset(path, format: str, images=None, split: str | None = None,
         return load_coco(path, images, strict=strict, **options)
     if format == "via":
         return load_via(path, images, strict=strict, **options)
+    if format == "labelme":
+        if os.path.isdir(path):
+            splits = labelme_splits(path)
+            split = split or ("train" if "train" in splits else next(iter(splits)))
+            if split not in splits:
+                raise DatasetError(f"{path}: no split {split!r}; found {sorted(splits)}")
+            path = splits[split]
+        return load_labelme(path, images, strict=strict, **options)
+    if format == "yolo":  # with images, path is the labels folder
+        return load_yolo(path, images, split=None if images else split, strict=strict,
+                         **options)
     if format == "bdd":
         if os.path.isdir(path):
             if images is None:

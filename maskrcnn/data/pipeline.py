@@ -106,14 +106,17 @@ class BatchLoader:
 
     def __init__(self, dataset, config, shuffle: bool = True, augmentation=None,
                  repeat: bool = True, seed: int | None = None, workers: int | None = None,
-                 prefetch: int = 3):
-        if len(dataset.image_ids) == 0:
-            raise DatasetError(f"{dataset!r} has no images")
+                 prefetch: int = 3, shard: tuple[int, int] = (0, 1)):
+        index, count = (int(v) for v in shard)
+        if len(dataset.image_ids[index::count]) == 0:
+            part = f" for input pipeline {index} of {count}" if count > 1 else ""
+            raise DatasetError(f"{dataset!r} has no images{part}")
         self.dataset, self.config = dataset, config
         self.shuffle, self.augmentation, self.repeat = shuffle, augmentation, repeat
         self.seed = seed
         self.workers = workers or min(4, (os.cpu_count() or 2))
         self.prefetch = prefetch
+        self.shard = (index, count)
 
     def _load(self, index: int, rng: np.random.Generator):
         try:
@@ -126,7 +129,8 @@ class BatchLoader:
 
     def _order(self):
         rng = np.random.default_rng(self.seed)
-        ids = np.asarray(self.dataset.image_ids)
+        index, count = self.shard  # one worker's images: every count-th from index
+        ids = np.asarray(self.dataset.image_ids)[index::count]
         while True:
             yield from (rng.permutation(ids) if self.shuffle else ids)
             if not self.repeat:
@@ -186,7 +190,8 @@ def collate(samples) -> dict:
 
 
 def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=None,
-                          repeat: bool = True, seed: int | None = None):
+                          repeat: bool = True, seed: int | None = None,
+                          shard: tuple[int, int] = (0, 1)):
     """A ``tf.data.Dataset`` of batches (dicts) for ``MaskRCNN.train``.
 
     Keys: ``image`` (B, H, W, 3) uint8, ``image_meta`` (B, META), ``gt_class_ids`` (B, G)
@@ -197,13 +202,16 @@ def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=No
     over, without prefetching or parallel calls of its own. (A tf.data iterator destroyed
     while its parallel map has Python calls in flight deadlocks on the GIL: that is how the
     older generators hung.)
+
+    ``shard=(index, count)``: only every ``count``-th image from ``index`` (one worker's
+    part of the data in multi-worker training; batches stay ``config.BATCH_SIZE``).
     """
     import tensorflow as tf
 
     limit = getattr(config, "MAX_IMAGE_PIXELS", None)
     if limit is not None and getattr(dataset, "max_image_pixels", None) is None:
         dataset.max_image_pixels = int(limit)  # images over it are refused before decoding
-    loader = BatchLoader(dataset, config, shuffle, augmentation, repeat, seed)
+    loader = BatchLoader(dataset, config, shuffle, augmentation, repeat, seed, shard=shard)
     fixed = config.IMAGE_RESIZE_MODE in ("square", "crop")
     hw = [int(v) for v in config.IMAGE_SHAPE[:2]] if fixed else [None, None]
     mask_hw = (list(config.MINI_MASK_SHAPE) if config.USE_MINI_MASK else hw)

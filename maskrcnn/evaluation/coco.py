@@ -19,6 +19,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from ..data.box_masks import BoxMasks
+
 SUMMARY_COLUMNS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs",
                    "ARm", "ARl")
 TABLE_COLUMNS = ("AP", "AP50", "AP75", "APs", "APm", "APl")
@@ -27,7 +29,11 @@ IOU_TYPES = ("bbox", "segm")
 
 def _encode_mask(mask: np.ndarray) -> dict:
     """(H, W) bool -> compressed RLE with str counts (JSON-ready)."""
-    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    return _compressed(mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8)))
+
+
+def _compressed(rle: dict) -> dict:
+    """pycocotools' compressed RLE with its counts as str."""
     rle["counts"] = rle["counts"].decode("ascii")
     return rle
 
@@ -70,8 +76,8 @@ def results_to_coco(image_coco_ids, results, class_id_to_category=None) -> list[
         if not len(rois) == len(class_ids) == len(scores):
             raise ValueError(f"image {image_id}: {len(rois)} rois, {len(class_ids)} class_ids "
                              f"and {len(scores)} scores; they must match one to one")
-        if masks is not None and np.asarray(masks).shape[-1] != len(rois):
-            raise ValueError(f"image {image_id}: masks have {np.asarray(masks).shape[-1]} "
+        if masks is not None and np.shape(masks)[-1] != len(rois):
+            raise ValueError(f"image {image_id}: masks have {np.shape(masks)[-1]} "
                              f"channels for {len(rois)} rois")
         bad = np.flatnonzero(class_ids < 1)
         if bad.size:
@@ -83,7 +89,10 @@ def results_to_coco(image_coco_ids, results, class_id_to_category=None) -> list[
             record = {"image_id": int(image_id), "category_id": category,
                       "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
                       "score": float(scores[i])}
-            if masks is not None:
+            if isinstance(masks, BoxMasks):  # from the box crop, without the full mask
+                record["segmentation"] = _compressed(mask_utils.frPyObjects(
+                    masks.rle(i), masks.height, masks.width))
+            elif masks is not None:
                 record["segmentation"] = _encode_mask(np.asarray(masks[..., i]))
             records.append(record)
     return records

@@ -14,6 +14,8 @@ import pandas as pd
 
 from ..data.convert import dataset_to_coco
 from ..data.transforms import extract_bboxes
+from ..errors import DatasetError
+from ..progress import progress_bar
 from .coco import CocoEvaluation, evaluate_coco, format_table, results_to_coco
 from .voc import evaluate_image
 
@@ -82,12 +84,31 @@ def _check_result(result, image, reference):
                          f"must be (H, W, N) at the image size {image.shape[:2]}")
 
 
+def class_names_problem(model_names, dataset_names) -> str | None:
+    """Why a model that knows ``model_names`` cannot be scored on a dataset of
+    ``dataset_names`` (a class id must mean the same class in both; index 0, the
+    background, is not compared), or None when they agree or the model has no names."""
+    if not model_names:
+        return None
+    model_names, dataset_names = list(model_names), list(dataset_names)
+    if model_names[1:] == dataset_names[1:]:
+        return None
+    differ = [(i, m, d) for i, (m, d) in enumerate(zip(model_names, dataset_names)) if i and m != d]
+    first = (f"class id {differ[0][0]} is {differ[0][1]!r} for the model and {differ[0][2]!r} "
+             "in the dataset" if differ else
+             f"the model has {len(model_names)} classes, the dataset {len(dataset_names)}")
+    return (f"the model's classes {model_names} are not the dataset's {dataset_names}: {first}. "
+            "Evaluate on the dataset the model was trained for, or read this one with the "
+            "model's classes in the model's order (e.g. the reader's class_names=)")
+
+
 EVALUATION_MIN_CONFIDENCE = 0.05  # as torchvision and detectron2 evaluate
 
 
 def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5,
                    verbose=True, batch_size=1,
-                   min_confidence: float | None = EVALUATION_MIN_CONFIDENCE) -> EvaluationResult:
+                   min_confidence: float | None = EVALUATION_MIN_CONFIDENCE,
+                   progress: bool | None = None) -> EvaluationResult:
     """Detect on dataset images and score the detections (VOC per image and COCO).
 
     Args:
@@ -95,7 +116,9 @@ def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5
         dataset: a prepared Dataset (``load_image_and_masks`` gives image, masks, class ids).
         image_ids: dataset image ids to use (default: all); ``limit`` keeps the first ``limit``.
         iou_threshold: IoU of the per-image ``AP50`` column and of the confusion matrix.
-        verbose: print progress and the final tables.
+        verbose: print the final tables.
+        progress: show a progress bar over the images (tqdm.auto: one line in a notebook);
+            None: when ``verbose``.
         batch_size: images per ``detect`` call.
         min_confidence: APs are computed on the ranked list of detections down to this score
             (AP integrates precision over all recall levels; a list cut at the operating
@@ -103,27 +126,35 @@ def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5
             DETECTION_MIN_CONFIDENCE lowered to it during the evaluation. The confusion matrix
             and ``n_pred`` count only detections at the config's own threshold (the
             operating point). None: detect as configured.
+
+    A model with ``class_names`` that differ from the dataset's raises DatasetError.
     """
+    problem = class_names_problem(getattr(model, "class_names", None), dataset.class_names)
+    if problem:
+        raise DatasetError(problem)
+    progress = verbose if progress is None else progress
     config = getattr(model, "config", None)
     operating = getattr(config, "DETECTION_MIN_CONFIDENCE", None)
     if min_confidence is None or operating is None or min_confidence >= operating:
         return _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
-                         operating)
+                         operating, progress)
     config.DETECTION_MIN_CONFIDENCE = float(min_confidence)
     try:
         return _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
-                         operating)
+                         operating, progress)
     finally:
         config.DETECTION_MIN_CONFIDENCE = operating
 
 
 def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
-              operating) -> EvaluationResult:
+              operating, progress=False) -> EvaluationResult:
     ids = _select_image_ids(dataset, image_ids, limit)
     num_classes = dataset.num_classes
     rows, coco_records = [], []
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    detect_seconds, started = 0.0, time.time()
+    detect_seconds = 0.0
+    bar = progress_bar(total=int(ids.size), desc="evaluating", unit="image",
+                       disable=not progress)
     for start in range(0, ids.size, max(1, int(batch_size))):
         batch = ids[start:start + max(1, int(batch_size))]
         loaded = [dataset.load_image_and_masks(int(i)) for i in batch]
@@ -158,9 +189,8 @@ def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_si
                          "n_gt": int(np.count_nonzero(gt_class_ids > 0)),
                          "n_pred": int(np.count_nonzero(shown))})
             coco_records += results_to_coco([position], [result])
-        if verbose and (start // max(1, int(batch_size))) % 50 == 0:
-            print(f"evaluated {min(start + len(batch), ids.size)}/{ids.size} images "
-                  f"({time.time() - started:.0f} s)")
+        bar.update(len(batch))
+    bar.close()
     per_image = pd.DataFrame(rows)
     gt_coco = dataset_to_coco(dataset, ids)  # COCO image ids are 1-based positions in ids
     result = EvaluationResult(

@@ -10,9 +10,12 @@ rows with class id 0 are padding) and ``masks`` float32 (B, K, h, w) (mask proba
 detection's class in its box), K = DETECTION_MAX_INSTANCES. ``maskrcnn.json`` beside it holds
 the config and class names; ``load_saved_model`` gives back a ``ServedModel`` whose
 ``detect`` is ``MaskRCNN.detect`` (the same Predictor) over the SavedModel's graph.
+``export_model`` also writes TensorFlow Lite (``tflite.py``) and ONNX (``onnx.py``) files of
+the same graph in portable ops.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +23,8 @@ import shutil
 import tensorflow as tf
 
 from ..config import Config
-from ..errors import ConfigError, WeightsError
+from ..errors import WeightsError
+from ..modeling.portable import portable_ops
 from ..predictor import Predictor
 
 METADATA_FILE = "maskrcnn.json"
@@ -54,24 +58,54 @@ class _InferenceModule(tf.Module):
         return {"detections": detections, "masks": masks}
 
 
-def export_saved_model(model, path: str) -> str:
+def inference_function(model, portable: bool = False):
+    """The module holding ``model``'s inference graph and its concrete function (uint8
+    images of any size and windows in, ``detections`` and ``masks`` out), traced with the
+    portable ops (``maskrcnn.modeling.portable``) when ``portable``."""
+    model.predictor.graph()  # the batch norms as the config says (BN_INFERENCE_STATISTICS)
+    module = _InferenceModule(model.keras_model, model.config.IMAGE_CHANNEL_COUNT)
+    with portable_ops() if portable else contextlib.nullcontext():
+        return module, module.detect.get_concrete_function()
+
+
+def frozen_portable_function(model):
+    """``inference_function(model, portable=True)`` with its variables and captured tensors
+    frozen into constants: the graph that the TFLite and ONNX converters take (left to
+    themselves, this TensorFlow's TFLite converter keeps Keras 3 variables as resource
+    variables that the interpreter reads uninitialised, and tf2onnx makes the captured mean
+    pixel an extra input)."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+    _, concrete = inference_function(model, portable=True)
+    return convert_variables_to_constants_v2(concrete, lower_control_flow=False)
+
+
+def metadata_of(model) -> dict:
+    """What a loader needs beside the graph: the config (JSON text) and the class names."""
+    return {"config": model.config.to_json(), "class_names": list(model.class_names or [])}
+
+
+def export_saved_model(model, path: str, portable: bool = False) -> str:
     """Write ``model``'s inference graph as a SavedModel at ``path`` (a folder, replaced if it
     exists; written to ``<path>.partial`` first). The graph takes padded images of any size,
-    as ``mold_inputs`` makes them in every IMAGE_RESIZE_MODE."""
-    config = model.config
+    as ``mold_inputs`` makes them in every IMAGE_RESIZE_MODE. ``portable``: traced in the
+    ops that TFLite and ONNX converters take (``maskrcnn.modeling.portable``)."""
     path = os.fspath(path)
     partial = path + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
-    model.predictor.graph()  # the batch norms as the config says (BN_INFERENCE_STATISTICS)
-    module = _InferenceModule(model.keras_model, config.IMAGE_CHANNEL_COUNT)
-    tf.saved_model.save(module, partial,
-                        signatures={"serving_default": module.detect.get_concrete_function()})
+    module, concrete = inference_function(model, portable)
+    tf.saved_model.save(module, partial, signatures={"serving_default": concrete})
     with open(os.path.join(partial, METADATA_FILE), "w") as f:
-        json.dump({"config": config.to_json(),
-                   "class_names": list(model.class_names or [])}, f, indent=1)
+        json.dump(metadata_of(model), f, indent=1)
     shutil.rmtree(path, ignore_errors=True)
     os.replace(partial, path)
     return path
+
+
+def config_of(metadata: dict) -> Config:
+    """The Config that ``metadata_of`` wrote."""
+    return Config.from_json(metadata["config"], default_version=1)
 
 
 def load_saved_model(path: str):
@@ -86,14 +120,29 @@ def load_saved_model(path: str):
         raise WeightsError(f"{path}: no {METADATA_FILE}; was it written by maskrcnn's export?")
     with open(metadata_path) as f:
         metadata = json.load(f)
-    config = Config.from_json(metadata["config"], default_version=1)
-    return ServedModel(tf.saved_model.load(path), config, metadata["class_names"])
+    return ServedModel(tf.saved_model.load(path), config_of(metadata), metadata["class_names"])
 
 
-class ServedModel:
-    """``detect`` and ``mold_inputs`` over a loaded SavedModel, through the same Predictor as
-    MaskRCNN: no Keras model is built, the graph and variables come from the SavedModel.
-    The graph is fixed: of the config, only the molding fields can still change."""
+class ExportedDetector:
+    """``detect`` and ``mold_inputs`` of MaskRCNN over an exported graph, through the same
+    Predictor: subclasses set ``config``, ``class_names`` and ``predictor``. The graph is
+    fixed: of the config, only the molding fields can still change."""
+
+    config: Config
+    class_names: list[str]
+    predictor: Predictor
+
+    def detect(self, images, verbose: int = 0, masks: str = "auto") -> list[dict]:
+        """As ``MaskRCNN.detect`` (``masks``: "full", "crops" or "auto")."""
+        return self.predictor.detect(images, verbose, masks)
+
+    def mold_inputs(self, images):
+        return self.predictor.mold_inputs(images)
+
+
+class ServedModel(ExportedDetector):
+    """A loaded SavedModel behind ``detect``: no Keras model is built, the graph and
+    variables come from the SavedModel."""
 
     def __init__(self, loaded, config: Config, class_names: list[str]):
         self.loaded, self.config, self.class_names = loaded, config, class_names
@@ -105,21 +154,5 @@ class ServedModel:
 
         self.predictor = Predictor(config, lambda: graph)
 
-    def detect(self, images, verbose: int = 0) -> list[dict]:
-        return self.predictor.detect(images, verbose)
-
-    def mold_inputs(self, images):
-        return self.predictor.mold_inputs(images)
-
 
 ServedMaskRCNN = ServedModel  # its name before the Predictor split
-
-
-def export_model(model, path: str, format: str = "saved_model") -> str:
-    """``MaskRCNN.export``: "saved_model" (``export_saved_model``) or "weights"
-    (``export_keras_weights``)."""
-    if format == "saved_model":
-        return export_saved_model(model, path)
-    if format == "weights":
-        return export_keras_weights(model, path)
-    raise ConfigError(f"format must be 'saved_model' or 'weights', got {format!r}")

@@ -25,10 +25,17 @@ def device_scope(device: str | None):
 def load_detector(weights: str, config=None, class_names=None, min_confidence=None,
                   batch_size=None):
     """A MaskRCNN in inference mode from a checkpoint (which carries config and class names)
-    or a matterport .h5 with ``config`` (Config, JSON text or JSON file) and ``class_names``."""
+    or a matterport .h5 with ``config`` (Config, JSON text or JSON file) and ``class_names``;
+    for an exported ``.tflite`` / ``.onnx`` file or SavedModel folder, its runner
+    (``maskrcnn.export.load_exported``)."""
     from ..config import Config
+    from ..export.formats import load_exported
     from ..mask_rcnn import MaskRCNN
 
+    exported = load_exported(weights)  # .tflite, .onnx or a SavedModel folder: graph fixed
+    if exported is not None:
+        exported.class_names = class_names_of(exported, class_names)
+        return exported
     if isinstance(config, (str, os.PathLike)):
         text = os.fspath(config)
         if os.path.isfile(text):

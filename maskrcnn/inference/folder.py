@@ -10,17 +10,19 @@ import time
 import pandas as pd
 
 from ..errors import DatasetError
+from .annotations import write_annotations
 from .detector import class_ids_of, class_names_of, device_scope, load_detector
 from .files import IMAGE_EXTENSIONS, check_output, list_images
 from .run import Run
-from .shares import format_summary, write_tables
+from .shares import detections_file, format_summary, write_tables
 from .state import RECORDS_FILE, load_state, plan, write_json
 
 
 def detect_folder(model, inputs, output, min_confidence: float | None = None, classes=None,
                   batch_size: int | None = None, device: str | None = None,
                   save_masks: bool = False, resume: bool = False, config=None,
-                  class_names=None, progress: bool = True) -> pd.DataFrame:
+                  class_names=None, progress: bool = True,
+                  annotations: str | None = None) -> pd.DataFrame:
     """Detect instances in every image ``inputs`` names; write the outputs to ``output``.
 
     Args:
@@ -37,6 +39,9 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
         save_masks: also write one PNG per instance.
         resume: skip images that an earlier run with the same settings finished.
         progress: show a progress bar, report unreadable files, print the summary.
+        annotations: also write the kept detections as annotations to correct in a tool
+            under ``output/annotations``: "via" (a VIA 2 project), "coco", "labelme" or
+            "yolo" (:mod:`maskrcnn.inference.annotations`).
 
     Returns one row per image, as in images.csv (unreadable files have status "unreadable",
     the message in ``error`` and no counts); :func:`summarize` makes the per-class table.
@@ -78,8 +83,13 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
         bar.close()
     done.update({r["file"]: r for r in stats.pop("records")})
     df = write_tables(output, files, done, run.columns)
-    write_json(os.path.join(output, "detections.json"),
-               [d for path in files for d in done[path].get("detections") or []])
+    detections = detections_file(files, done, names)
+    write_json(os.path.join(output, "detections.json"), detections)
+    if annotations:
+        report = write_annotations(output, annotations, detections, names)
+        df.attrs["annotations"] = report
+        if progress:
+            print(report)
     detected = stats["detected"]
     df.attrs.update(images=len(files), resumed=resumed, seconds=seconds,
                     unreadable=int((df["status"] != "ok").sum()),

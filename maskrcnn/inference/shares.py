@@ -8,6 +8,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from ..data.box_masks import BoxMasks
+
 ANY_OBJECT = "any object"
 
 
@@ -17,9 +19,12 @@ def area_shares(result: dict, class_names) -> pd.DataFrame:
     Returns a DataFrame indexed by class name (background left out, class id order) and a
     last row "any object", with ``count`` (instances), ``pixels`` (covered by the union of
     the class's masks: overlaps count once) and ``share`` (pixels / (H * W), in [0, 1]).
-    ``result["masks"]`` is (H, W, N) bool, ``result["class_ids"]`` (N,).
+    ``result["masks"]`` is (H, W, N) bool or a BoxMasks (box crops, counted in their boxes
+    without the full array), ``result["class_ids"]`` (N,).
     """
-    masks = np.asarray(result["masks"], dtype=bool)
+    masks = result["masks"]
+    if not isinstance(masks, BoxMasks):
+        masks = np.asarray(masks, dtype=bool)
     class_ids = np.asarray(result["class_ids"]).reshape(-1)
     if masks.ndim != 3 or masks.shape[-1] != len(class_ids):
         raise ValueError(f"masks of shape {masks.shape} do not fit {len(class_ids)} class ids; "
@@ -27,12 +32,21 @@ def area_shares(result: dict, class_names) -> pd.DataFrame:
     rows = []
     for class_id, name in enumerate(class_names[1:], start=1):
         chosen = class_ids == class_id
-        pixels = int(masks[..., chosen].any(axis=-1).sum()) if chosen.any() else 0
-        rows.append((str(name), int(chosen.sum()), pixels))
-    rows.append((ANY_OBJECT, len(class_ids), int(masks.any(axis=-1).sum())))
+        rows.append((str(name), int(chosen.sum()), covered_pixels(masks, chosen)))
+    everything = np.ones(len(class_ids), bool)
+    rows.append((ANY_OBJECT, len(class_ids), covered_pixels(masks, everything)))
     table = pd.DataFrame(rows, columns=["class", "count", "pixels"]).set_index("class")
     table["share"] = table["pixels"] / float(masks.shape[0] * masks.shape[1])
     return table
+
+
+def covered_pixels(masks, chosen: np.ndarray) -> int:
+    """Pixels of the union of the masks that the bool ``chosen`` selects."""
+    if not chosen.any():
+        return 0
+    if isinstance(masks, BoxMasks):
+        return masks.covered(chosen)
+    return int(masks[..., chosen].any(axis=-1).sum())
 
 
 def share_row(result: dict, class_names, columns) -> dict:
@@ -68,10 +82,26 @@ def write_tables(output: str, files: list[str], records: dict, classes: list[str
     return df
 
 
+def detections_file(files: list[str], records: dict, class_names) -> dict:
+    """detections.json: ``images`` (id, file_name relative to the inputs' common folder,
+    path, height, width of each readable input), ``annotations`` (the COCO results) and
+    ``categories`` (class id and name)."""
+    ok = [records[p] for p in files if records[p]["status"] == "ok"]
+    top = os.path.commonpath([os.path.dirname(r["file"]) for r in ok]) if ok else ""
+    return {"images": [{"id": r["image_id"], "file_name": os.path.relpath(r["file"], top),
+                        "path": r["file"], "height": r["height"], "width": r["width"]}
+                       for r in ok],
+            "annotations": [d for r in ok for d in r.get("detections") or []],
+            "categories": [{"id": i, "name": str(n)} for i, n in enumerate(class_names)
+                           if i > 0]}
+
+
 def summarize(df: pd.DataFrame, classes=None) -> pd.DataFrame:
     """Per class (and "any object") of a :func:`~maskrcnn.inference.detect_folder` table:
-    images with at least one instance, instances, and the mean and max share over the
-    readable images."""
+    ``images_with_class`` (readable images with at least one instance), ``instances``,
+    ``mean_share_all_images`` (the mean share over every readable image, those without the
+    class counting 0), ``mean_share_images_with_class`` (over the images that have it) and
+    ``max_share``."""
     if classes is None:
         classes = [c[:-len("_count")] for c in df.columns if c.endswith("_count")]
     ok = df[df["status"] == "ok"]
@@ -79,10 +109,12 @@ def summarize(df: pd.DataFrame, classes=None) -> pd.DataFrame:
     for name in list(classes) + [ANY_OBJECT]:
         count, share = (("instances", "any_object_share") if name == ANY_OBJECT
                         else (f"{name}_count", f"{name}_share"))
-        shares = ok[share].astype(float)
-        rows.append({"class": name, "images": int((ok[count] > 0).sum()),
+        shares, present = ok[share].astype(float), (ok[count] > 0).to_numpy(bool)
+        rows.append({"class": name, "images_with_class": int(present.sum()),
                      "instances": int(ok[count].sum()),
-                     "mean_share": float(shares.mean()) if len(ok) else float("nan"),
+                     "mean_share_all_images": float(shares.mean()) if len(ok) else float("nan"),
+                     "mean_share_images_with_class":
+                         float(shares[present].mean()) if present.any() else float("nan"),
                      "max_share": float(shares.max()) if len(ok) else float("nan")})
     return pd.DataFrame(rows).set_index("class")
 

@@ -55,22 +55,26 @@ def anchors_per_location(config) -> int:
 def graph_anchors(config, image_hw):
     """``normalized_pyramid_anchors`` computed in the TensorFlow graph from the padded image
     size ``image_hw`` (an int (2,) tensor, or a pair of ints), so that one graph serves
-    every image size. float64 until the end, as the numpy version: the two are bit-equal.
+    every image size. float64 until the end, as the numpy version: the two are bit-equal
+    (float32 throughout inside ``portable.portable_ops()``: TFLite has no float64 builtins).
     Returns (A, 4) float32."""
     import tensorflow as tf
-    hw = tf.cast(image_hw, tf.float64)
+
+    from . import portable
+    dtype = tf.float32 if portable.enabled() else tf.float64
+    hw = tf.cast(image_hw, dtype)
     out = []
     for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
         ratios = np.asarray(config.RPN_ANCHOR_RATIOS, dtype=np.float64)
-        heights = tf.constant(scale / np.sqrt(ratios), tf.float64)
-        widths = tf.constant(scale * np.sqrt(ratios), tf.float64)
+        heights = tf.constant(scale / np.sqrt(ratios), dtype)
+        widths = tf.constant(scale * np.sqrt(ratios), dtype)
         rows = tf.cast(tf.math.ceil(hw[0] / stride), tf.int32)
         cols = tf.cast(tf.math.ceil(hw[1] / stride), tf.int32)
         step = config.RPN_ANCHOR_STRIDE
-        ys = tf.cast(tf.range(0, rows, step) * stride, tf.float64)
-        xs = tf.cast(tf.range(0, cols, step) * stride, tf.float64)
+        ys = tf.cast(tf.range(0, rows, step) * stride, dtype)
+        xs = tf.cast(tf.range(0, cols, step) * stride, dtype)
         cy, cx = tf.meshgrid(ys, xs, indexing="ij")
-        cy, cx = cy[..., None], cx[..., None]
+        cy, cx = tf.expand_dims(cy, -1), tf.expand_dims(cx, -1)  # TFLite: no new_axis
         boxes = tf.stack([cy - 0.5 * heights, cx - 0.5 * widths,
                           cy + 0.5 * heights, cx + 0.5 * widths], axis=-1)
         out.append(tf.reshape(boxes, [-1, 4]))

@@ -3,7 +3,10 @@
 
 The names are what let matterport's ``.h5`` weights load by name and what its ``layers=``
 regexes match. ``small`` is the same network with a quarter of the channels and one block per
-stage, for CPU work and tests.
+stage, for tests and smoke runs. ``resnet18`` and ``resnet34`` are He et al.'s basic-block
+ResNets (two 3x3 convolutions a block, C2..C5 of 64..512 channels), the backbones worth
+training from scratch on a CPU (the README's "Training from scratch" gives the measurements);
+their blocks are named as matterport names bottlenecks (``res3a_branch2b``, ``bn3a_branch1``).
 """
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from keras import layers
 
 from .batch_norm import conv_bn
 
-# Blocks per stage (C2..C5) and the channel multiplier of each built-in backbone.
+# Blocks per stage (C2..C5), the channel multiplier and the block of each built-in backbone.
 RESNETS = {
-    "resnet50": ((3, 4, 6, 3), 1.0),
-    "resnet101": ((3, 4, 23, 3), 1.0),
-    "small": ((1, 1, 1, 1), 0.25),
+    "resnet18": ((2, 2, 2, 2), 1.0, "basic"),
+    "resnet34": ((3, 4, 6, 3), 1.0, "basic"),
+    "resnet50": ((3, 4, 6, 3), 1.0, "bottleneck"),
+    "resnet101": ((3, 4, 23, 3), 1.0, "bottleneck"),
+    "small": ((1, 1, 1, 1), 0.25, "bottleneck"),
 }
 
 
@@ -29,15 +34,31 @@ def _bottleneck(x, filters, stage: int, block: str, strides: int, shortcut_conv:
     y = conv_bn(y, f2, 3, conv + "2b", bn + "2b", padding="same")
     y = layers.Activation("relu")(y)
     y = conv_bn(y, f3, 1, conv + "2c", bn + "2c")
+    return _add_shortcut(x, y, f3, stage, block, strides, shortcut_conv)
+
+
+def _basic(x, width: int, stage: int, block: str, strides: int, shortcut_conv: bool):
+    """One basic ResNet block: two 3x3 convolutions, the stride on the first."""
+    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
+    y = conv_bn(x, width, 3, conv + "2a", bn + "2a", strides=strides, padding="same")
+    y = layers.Activation("relu")(y)
+    y = conv_bn(y, width, 3, conv + "2b", bn + "2b", padding="same")
+    return _add_shortcut(x, y, width, stage, block, strides, shortcut_conv)
+
+
+def _add_shortcut(x, y, filters: int, stage: int, block: str, strides: int,
+                  shortcut_conv: bool):
+    """``relu(y + shortcut(x))``; the shortcut is a strided 1x1 conv where shapes change."""
     if shortcut_conv:
-        x = conv_bn(x, f3, 1, conv + "1", bn + "1", strides=strides)
+        x = conv_bn(x, filters, 1, f"res{stage}{block}_branch1", f"bn{stage}{block}_branch1",
+                    strides=strides)
     y = layers.Add()([y, x])
     return layers.Activation("relu", name=f"res{stage}{block}_out")(y)
 
 
 def resnet(name: str, channels: int = 3) -> keras.Model:
     """Functional ResNet: (B, H, W, channels) float image -> [C2, C3, C4, C5] at strides 4..32."""
-    blocks, width = RESNETS[name]
+    blocks, width, kind = RESNETS[name]
     image = keras.Input(shape=(None, None, channels), name="input_image")
     x = layers.ZeroPadding2D(3)(image)
     x = conv_bn(x, int(64 * width), 7, "conv1", "bn_conv1", strides=2)
@@ -46,11 +67,14 @@ def resnet(name: str, channels: int = 3) -> keras.Model:
     outputs = []
     for stage, count in zip((2, 3, 4, 5), blocks):
         base = int(64 * width) * 2 ** (stage - 2)
-        filters = (base, base, base * 4)
         for i in range(count):
             block = chr(ord("a") + i) if count <= 26 else f"{i}"
             strides = 2 if (i == 0 and stage > 2) else 1
-            x = _bottleneck(x, filters, stage, block, strides, shortcut_conv=(i == 0))
+            if kind == "basic":  # stage 2 keeps 64 channels: no shortcut conv needed there
+                x = _basic(x, base, stage, block, strides, shortcut_conv=(i == 0 and stage > 2))
+            else:
+                x = _bottleneck(x, (base, base, base * 4), stage, block, strides,
+                                shortcut_conv=(i == 0))
         outputs.append(x)
     return keras.Model(image, outputs, name=f"backbone_{name}")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from . import portable
 from .boxes import box_area, clip_boxes, decode_deltas
 
 
@@ -31,18 +32,23 @@ def refine_detections(rois: tf.Tensor, class_logits: tf.Tensor, deltas: tf.Tenso
         picked = tf.gather(tf.cast(deltas, tf.float32), class_ids, batch_dims=2)
         boxes = decode_deltas(rois, picked, config.BBOX_STD_DEV)[:, :, None, :]
         # Only the ROI's own class scores: per-class NMS of all classes in one batched op.
-        scores = (tf.one_hot(class_ids - 1, num_classes - 1)
-                  * tf.reduce_max(probs, axis=-1)[..., None])
+        # A comparison, not tf.one_hot: ONNX's OneHot counts the background's index -1
+        # from the end (the last class) where TensorFlow's gives zeros.
+        own = tf.equal(tf.expand_dims(class_ids, -1) - 1, tf.range(num_classes - 1))
+        scores = tf.cast(own, tf.float32) * tf.reduce_max(probs, axis=-1)[..., None]
     boxes = clip_boxes(boxes, window[:, None, None, :])
     keep = ((scores >= config.DETECTION_MIN_CONFIDENCE) & (box_area(boxes) > 0)
             & (box_area(rois) > 0)[..., None])
     k = config.DETECTION_MAX_INSTANCES
-    nms = tf.image.combined_non_max_suppression(
+    nms = (portable.combined_non_max_suppression if portable.enabled()
+           else tf.image.combined_non_max_suppression)(
         boxes, tf.where(keep, scores, 0.0), max_output_size_per_class=k, max_total_size=k,
         iou_threshold=config.DETECTION_NMS_THRESHOLD,
         score_threshold=max(float(config.DETECTION_MIN_CONFIDENCE), 1e-7),
         pad_per_class=False, clip_boxes=False)
     valid = tf.sequence_mask(nms.valid_detections, k)
     classes = tf.where(valid, nms.nmsed_classes + 1.0, 0.0)
-    out = tf.concat([nms.nmsed_boxes, classes[..., None], nms.nmsed_scores[..., None]], axis=-1)
-    return out * tf.cast(valid, out.dtype)[..., None]
+    # expand_dims, not [..., None]: tf2onnx cannot slice the portable NMS loop's outputs.
+    out = tf.concat([nms.nmsed_boxes, tf.expand_dims(classes, -1),
+                     tf.expand_dims(nms.nmsed_scores, -1)], axis=-1)
+    return out * tf.expand_dims(tf.cast(valid, out.dtype), -1)

@@ -19,6 +19,7 @@ from .backbone import build_backbone
 from .box_head import build_box_head, mrcnn_bbox_loss, mrcnn_class_loss
 from .conventions import normalize_boxes
 from .detection import refine_detections
+from .distribute import cluster_task
 from .fpn import build_fpn
 from .mask_head import build_mask_head, mrcnn_mask_loss, select_class_masks
 from .proposals import generate_proposals
@@ -57,6 +58,19 @@ class MaskRCNNNetwork(keras.Model):
     @property
     def metrics(self):
         return list(self.loss_trackers.values())
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras' hook before fit/evaluate: it reduces one input batch over the replicas to
+        # build the model from it, which fails under MultiWorkerMirroredStrategy for a dict
+        # batch (keras-team/keras#20329). This network is built in __init__: only the
+        # optimizer is left to build. (tests/test_multi_worker.py runs two workers.)
+        strategy = self.distribute_strategy
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        if self.optimizer is not None and not self.optimizer.built:
+            with strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+        return None
 
     def leaf_layers(self) -> list:
         """Every layer that owns weights, in a fixed order, with matterport's names."""
@@ -137,7 +151,13 @@ class MaskRCNNNetwork(keras.Model):
         self.loss_trackers["loss"].update_state(total)
         for name in LOSS_NAMES:
             self.loss_trackers[name].update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.loss_trackers.items()}
+        if cluster_task(tf.distribute.get_strategy()) is not None:
+            # Over several workers Keras 3 averages each step output with
+            # strategy.reduce("MEAN", value, axis=0), which fails on a scalar: give each
+            # loss an axis of length 1 (the reduce returns it as a scalar again).
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
     def train_step(self, batch):
         with tf.GradientTape() as tape:

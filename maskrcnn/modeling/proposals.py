@@ -25,9 +25,12 @@ def generate_proposals(object_scores: tf.Tensor, deltas: tf.Tensor, anchors: tf.
 
     def nms_one(args):
         b, s = args
-        keep = tf.image.non_max_suppression(b, s, count, iou_threshold=nms_threshold)
-        picked = tf.gather(b, keep)
-        return tf.pad(picked, [[0, count - tf.shape(picked)[0]], [0, 0]])
+        # padded to ``count`` with the number kept: TFLite's NMS always returns ``count``
+        # indices (index 0 in the unused slots), so the rows past the kept ones are zeroed
+        keep, kept = tf.raw_ops.NonMaxSuppressionV4(
+            boxes=b, scores=s, max_output_size=count, iou_threshold=nms_threshold,
+            score_threshold=float("-inf"), pad_to_max_output_size=True)
+        return tf.where((tf.range(count) < kept)[:, None], tf.gather(b, keep), 0.0)
 
     out = tf.map_fn(nms_one, (boxes, scores), fn_output_signature=tf.TensorSpec([count, 4]))
     return tf.stop_gradient(out)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from . import portable
+
 
 def aligned_crop_boxes(boxes: tf.Tensor, height: tf.Tensor, width: tf.Tensor,
                        crop_size: int) -> tf.Tensor:
@@ -64,6 +66,15 @@ def pyramid_roi_align(boxes: tf.Tensor, feature_maps, image_shape, pool_size: in
     flat = tf.reshape(boxes, [-1, 4])
     batch_index = tf.repeat(tf.range(batch), count)
     level = pyramid_level(flat, image_shape[0], image_shape[1])
+    channels = feature_maps[0].shape[-1]
+    if portable.enabled():  # every box from its level in one gather, no grouping
+
+        def crop_boxes(b, height, width):
+            return crop_boxes_for(b, height, width, pool_size, convention)
+
+        pooled = portable.pyramid_crop_and_resize(feature_maps[:4], flat, batch_index,
+                                                  level - 2, [pool_size, pool_size], crop_boxes)
+        return tf.reshape(pooled, [batch, count, pool_size, pool_size, channels])
     pooled, order = [], []
     for i, feature_map in enumerate(feature_maps[:4]):
         ix = tf.reshape(tf.where(tf.equal(level, i + 2)), [-1])
@@ -72,5 +83,4 @@ def pyramid_roi_align(boxes: tf.Tensor, feature_maps, image_shape, pool_size: in
         order.append(ix)
     pooled = tf.concat(pooled, axis=0)
     pooled = tf.gather(pooled, tf.argsort(tf.concat(order, axis=0)))
-    channels = feature_maps[0].shape[-1]
     return tf.reshape(pooled, [batch, count, pool_size, pool_size, channels])

@@ -13,7 +13,9 @@ Only ``draw_instances`` draws without a figure: it returns an annotated (H, W, 3
 Figures by module: ``instances`` (display_instances, side_by_side, draw_instances),
 ``samples`` (display_images, display_top_masks, display_dataset_samples), ``boxes``
 (draw_boxes, draw_rois), ``evaluation`` (display_differences, plot_precision_recall,
-plot_overlaps), ``training`` (plot_losses), ``tables`` (display_table, display_weight_stats).
+plot_overlaps), ``training`` (plot_losses), ``tables`` (display_table, display_weight_stats),
+``model_parts`` (a network taken apart: anchors, RPN targets, proposals, refinement and NMS,
+mask grids, activations, weight histograms; imported as ``visualize.model_parts``).
 Internals: ``_figure`` (figures that show once), ``_drawing`` (arrays, masks, boxes),
 ``_colors``, ``_text`` (labels drawn with PIL).
 """

@@ -5,6 +5,8 @@ import numpy as np
 from matplotlib import patches
 from skimage.measure import find_contours
 
+from ..data.box_masks import BoxMasks
+
 
 def apply_mask(image: np.ndarray, mask: np.ndarray, color, alpha: float = 0.5) -> np.ndarray:
     """Blend ``color`` (RGB in [0, 1]) into (H, W, 3) ``image`` where (H, W) ``mask`` is set.
@@ -49,7 +51,8 @@ def check_instances(image, boxes, masks, class_ids, scores=None, captions=None, 
     class_ids = np.asarray(class_ids if class_ids is not None else [], dtype=np.int64).reshape(-1)
     counts = {"class_ids": len(class_ids)}
     if masks is not None:
-        masks = np.asarray(masks).astype(bool, copy=False)
+        if not isinstance(masks, BoxMasks):  # box crops stay so (blend_top_masks takes them)
+            masks = np.asarray(masks).astype(bool, copy=False)
         if masks.ndim == 2:
             masks = masks[..., None]
         counts["masks (last axis)"] = masks.shape[-1]
@@ -84,15 +87,26 @@ def label(class_names, class_id, score=None) -> str:
 
 
 def blend_top_masks(image: np.ndarray, masks: np.ndarray, colors, alpha: float) -> np.ndarray:
-    """(H, W, 3) uint8: one blend per pixel, in the colour of the topmost (last) mask there."""
-    canvas = image.astype(np.float32)
+    """(H, W, 3) uint8: one blend per pixel, in the colour of the topmost (last) mask there.
+    ``masks`` (H, W, N) bool or a BoxMasks."""
+    out = image.copy()
     n = masks.shape[-1]
-    if n:
+    if not n:
+        return out
+    if isinstance(masks, BoxMasks):  # painted box by box, in order
+        top = masks.top_index()
+    else:
         covered = masks.any(axis=-1)
-        top = n - 1 - np.argmax(masks[covered][:, ::-1], axis=-1)
-        palette = np.asarray([c[:3] for c in colors[:n]], np.float32) * 255
-        canvas[covered] = canvas[covered] * (1 - alpha) + alpha * palette[top]
-    return np.round(canvas).astype(np.uint8)
+        top = np.full(covered.shape, -1, np.int32)
+        top[covered] = n - 1 - np.argmax(masks[covered][:, ::-1], axis=-1)
+    palette = np.asarray([c[:3] for c in colors[:n]], np.float32) * 255
+    for row in range(0, out.shape[0], 256):  # float32 for 256 rows at a time
+        band, top_band = out[row:row + 256], top[row:row + 256]
+        covered = top_band >= 0
+        colour = palette[top_band[covered]]
+        blended = band[covered].astype(np.float32) * (1 - alpha) + alpha * colour
+        band[covered] = np.round(blended).astype(np.uint8)
+    return out
 
 
 def add_box(ax, box, color, linestyle="dashed", alpha=0.8, linewidth=2) -> None:

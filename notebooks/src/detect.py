@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Detect objects in a folder of images
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/maskrcnn/blob/main/notebooks/detect.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/{GITHUB_REPO}/blob/main/notebooks/detect.ipynb)
 #
 # Load a trained checkpoint, run detection on every image of a folder, look at the
 # detections, and measure how much of each image every class covers (the area
@@ -127,3 +127,90 @@ plt.show()
 shown = df.dropna(subset=["annotated"]).head(4)
 pictures = [np.asarray(Image.open(OUTPUT_DIR / a)) for a in shown["annotated"]]
 visualize.display_images(pictures, titles=[Path(f).name for f in shown["file"]])
+
+# %% [markdown]
+# ## Correct the predictions in VIA and train on them
+#
+# The fastest way to more labels: let the model draw them and have a person correct
+# them. `detect_folder(..., annotations="via")` also writes the kept detections as a
+# [VGG Image Annotator (VIA)](https://www.robots.ox.ac.uk/~vgg/software/via/) 2 project,
+# `OUTPUT/annotations/via_project.json`: one polygon per instance, its class in the
+# region attribute `class` (a dropdown of the model's classes) and the model's score in
+# `score`. (`"coco"`, `"labelme"` and `"yolo"` write the other formats;
+# `maskrcnn detect ... --annotations via` does the same on the command line.)
+
+# %%
+REVIEW_DIR = WORKDIR / "review"
+
+review = detect_folder(model, str(INPUT_DIR), str(REVIEW_DIR), annotations="via",
+                       progress=False)
+PROJECT = REVIEW_DIR / "annotations" / "via_project.json"
+print(f"{int(review['instances'].sum())} instances in {len(review)} images -> {PROJECT}")
+
+# %% [markdown]
+# **Correct them in VIA.** Download VIA 2 (`via.html`, from the
+# [VIA page](https://www.robots.ox.ac.uk/~vgg/software/via/); it runs offline in the
+# browser, nothing to install) and open it. *Project > Load* and choose
+# `via_project.json` (on Colab, download it first from the file browser, with the
+# images of `INPUT_DIR`). If VIA shows the images as missing, set *Project > Settings >
+# Default Path* to the folder that holds them (ending in `/`), or add them with *Add
+# Files*. Then, image by image: move the points of a polygon, delete wrong regions
+# (select, `d`), draw missing ones with the polygon tool, and set each region's `class`
+# in the attribute editor (`Space` toggles it). *Project > Save* downloads the
+# corrected project: set `CORRECTED` to that file (upload it back on Colab).
+#
+# Left at `None`, the cell stands in for the person: it removes the first region of
+# the first image that has one and saves that as the correction.
+
+# %%
+CORRECTED = None  # e.g. WORKDIR / "via_project_corrected.json"
+
+if CORRECTED is None:
+    project = json.loads(PROJECT.read_text())
+    for entry in project["_via_img_metadata"].values():
+        if entry["regions"]:
+            removed = entry["regions"].pop(0)
+            print(f"{entry['filename']}: removed a {removed['region_attributes']['class']}")
+            break
+    CORRECTED = REVIEW_DIR / "via_project_corrected.json"
+    CORRECTED.write_text(json.dumps(project))
+
+# %% [markdown]
+# **Read the corrections back and merge them.** `load_via` reads a VIA project (or
+# export) into a dataset; `class_names` keeps the model's class order. Then
+# `merge_annotations` puts the corrections into the originals image by image
+# (corrections win; images are matched by file name) and reports what changed:
+# instances added, removed, redrawn or relabelled. Here both are the model's
+# predictions; with a hand-made training set, merge into that instead.
+
+# %%
+from maskrcnn.data.merge import merge_annotations
+from maskrcnn.data.readers.via import load_via
+from maskrcnn.evaluation import class_names_problem
+
+classes = model.class_names[1:]
+original = load_via(PROJECT, INPUT_DIR, class_attribute="class", class_names=classes)
+corrected = load_via(CORRECTED, INPUT_DIR, class_attribute="class", class_names=classes)
+merged, report = merge_annotations(original, corrected)
+print(report)
+problem = class_names_problem(model.class_names, merged.class_names)
+if problem:
+    raise ValueError(problem)
+
+# %% [markdown]
+# **Train on them.** The model is rebuilt for training from the checkpoint and trained
+# on the merged annotations (usually together with the original training set, at a
+# lower learning rate); the new checkpoint goes to `MODEL_DIR` as any other. An image
+# may hold as many instances as the model detects (`DETECTION_MAX_INSTANCES`), so
+# `MAX_GT_INSTANCES` is raised to that. In smoke mode a couple of steps only.
+
+# %%
+c = model.config
+retrain = MaskRCNN.from_checkpoint(
+    str(CHECKPOINT), mode="training", model_dir=str(MODEL_DIR),
+    MAX_GT_INSTANCES=max(c.MAX_GT_INSTANCES, c.DETECTION_MAX_INSTANCES),
+    **({"STEPS_PER_EPOCH": 2} if SMOKE else {}))
+history = retrain.train(merged, None, learning_rate=retrain.config.LEARNING_RATE / 10,
+                        epochs=retrain.epoch + 1, layers="heads",
+                        verbose=0 if SMOKE else 2)
+print("trained on the corrections:", retrain.find_last())

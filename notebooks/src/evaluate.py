@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Evaluate a checkpoint
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/maskrcnn/blob/main/notebooks/evaluate.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/{GITHUB_REPO}/blob/main/notebooks/evaluate.ipynb)
 #
 # Score a trained model on held-out images: VOC-style mAP (matterport's
 # `compute_ap`, mask IoU) and the COCO AP table for boxes and masks, precision/recall
@@ -20,6 +20,8 @@
 # %include common/checkpoint.py
 
 # %include common/dataset.py
+
+# %include common/training_dataset.py
 
 # %% [markdown]
 # ## The evaluation set and the model
@@ -40,20 +42,27 @@ model = MaskRCNN.from_checkpoint(str(CHECKPOINT), **overrides)
 if DATASET == "shapes":
     SHAPES_SIZE = int(model.config.IMAGE_MAX_DIM)
 eval_set = load_split(SPLIT, shapes_count=LIMIT or 60, seed=2)
-print(f"{len(eval_set.image_ids)} images, classes {eval_set.class_names}; "
-      f"the model's: {model.class_names}")
+print(f"{len(eval_set.image_ids)} images, classes {eval_set.class_names}")
+
+# A class id must mean the same class for the model and the dataset.
+from maskrcnn.evaluation import class_names_problem
+
+problem = class_names_problem(model.class_names, eval_set.class_names)
+if problem:
+    raise ValueError(problem)
+print("the model has the same classes")
 
 # %% [markdown]
 # ## mAP and the COCO table
 #
-# `evaluate_model` detects on each image and scores it. VOC mAP@0.5 and
+# `evaluate_model` detects on each image (with a progress bar) and scores it. VOC mAP@0.5 and
 # mAP@[.5:.95] are matterport's numbers; the COCO table (pycocotools, in percent)
 # adds AP at 0.75 and by object size, for boxes and masks.
 
 # %%
 from maskrcnn.evaluation import evaluate_model
 
-result = evaluate_model(model, eval_set, limit=LIMIT, verbose=False)
+result = evaluate_model(model, eval_set, limit=LIMIT, verbose=False, progress=True)
 print(f"VOC mAP@0.5:      {result.mAP50:.3f}")
 print(f"VOC mAP@[.5:.95]: {result.mAP:.3f}")
 print(f"{result.seconds_per_image:.3f} s per image")

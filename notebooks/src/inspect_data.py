@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Inspect a dataset
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/maskrcnn/blob/main/notebooks/inspect_data.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/{GITHUB_REPO}/blob/main/notebooks/inspect_data.ipynb)
 #
 # Look at a dataset before training on it: instance counts per class, images with
 # their masks, every problem the readers found (with file and item), the anchors the
@@ -136,10 +136,11 @@ problems_table(broken_report)
 #
 # The region proposal network starts from anchors: boxes of one scale per pyramid
 # level and several aspect ratios, on a grid over the resized and padded image.
-# Left: the anchors of every level at the cell nearest the image centre. Right: for
-# each object, the anchor that overlaps it most (dotted), joined to the object's box
-# (solid). If objects have no well-overlapping anchor, change `RPN_ANCHOR_SCALES` or
-# `RPN_ANCHOR_RATIOS`.
+# Left: at the cell nearest the image centre, the square anchor of each level (one
+# colour per level, see the legend) and, dashed, the other aspect ratios of the middle
+# level. Right: for each object, the anchor that overlaps it most (dotted), joined to
+# the object's box (solid). If objects have no well-overlapping anchor, change
+# `RPN_ANCHOR_SCALES` or `RPN_ANCHOR_RATIOS`.
 
 # %%
 from maskrcnn import Config
@@ -179,9 +180,26 @@ for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
     start += len(level)
 
 best = anchors[compute_overlaps(anchors, gt_boxes.astype(np.float32)).argmax(axis=0)]
+from matplotlib.patches import Rectangle
+
 fig, axes = plt.subplots(1, 2, figsize=(12, 6), layout="constrained")
-visualize.draw_boxes(image, boxes=np.concatenate(picked), ax=axes[0],
-                     title="anchors at the centre, every level")
+axes[0].imshow(image)
+middle = len(picked) // 2
+for level, (cell, scale, stride) in enumerate(zip(picked, config.RPN_ANCHOR_SCALES,
+                                                   config.BACKBONE_STRIDES)):
+    heights, widths = cell[:, 2] - cell[:, 0], cell[:, 3] - cell[:, 1]
+    square = np.argmin(np.abs(np.log(heights / widths)))
+    for k, (y1, x1, y2, x2) in enumerate(cell):
+        if k != square and level != middle:
+            continue
+        axes[0].add_patch(Rectangle(
+            (x1, y1), x2 - x1, y2 - y1, fill=False, color=f"C{level}", linewidth=2,
+            linestyle="solid" if k == square else "dashed",
+            label=(f"P{level + 2}: stride {stride}, scale {scale}" if k == square
+                   else None)))
+axes[0].plot([], [], "k--", label=f"P{middle + 2}: ratios {list(config.RPN_ANCHOR_RATIOS)}")
+axes[0].set(title="anchors at the centre (square one per level)", xticks=[], yticks=[])
+axes[0].legend(loc="lower left", fontsize="small", framealpha=0.8)
 visualize.draw_boxes(image, boxes=best, refined_boxes=gt_boxes, ax=axes[1],
                      captions=[dataset.class_names[c] for c in gt_class_ids],
                      title="best anchor for each object")

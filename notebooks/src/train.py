@@ -6,7 +6,7 @@
 # %% [markdown]
 # # Train Mask R-CNN
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/maskrcnn/blob/main/notebooks/train.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/{GITHUB_REPO}/blob/main/notebooks/train.ipynb)
 #
 # Train Mask R-CNN on a dataset of your choice: look at a few samples, train the
 # heads first and then deeper layers (from COCO or ImageNet weights when they fit),
@@ -18,6 +18,29 @@
 # %include common/setup.py
 
 # %include common/dataset.py
+
+# %% [markdown]
+# ## No GPU?
+#
+# A ResNet on a real dataset trains for hours on a CPU. Without a GPU, "Run all" stops
+# here with a message (`IF_NO_GPU = "stop"`), unless you choose `"smoke"` (switch to the
+# smoke settings: synthetic shapes, tiny sizes, a minute) or `"train"` (train anyway).
+# The shapes demo is small enough for a CPU and is not stopped.
+
+# %%
+IF_NO_GPU = "stop"  # "stop", "smoke" or "train"
+
+if not gpus and not SMOKE and DATASET != "shapes":
+    if IF_NO_GPU == "smoke":
+        print(f"No GPU: switching from {DATASET!r} to the smoke settings (shapes, 64 px)")
+        SMOKE, DATASET, SHAPES_SIZE = True, "shapes", 64
+    elif IF_NO_GPU != "train":
+        raise RuntimeError(
+            f"No GPU, and training on {DATASET!r} would take hours on the CPU. On Colab: "
+            "Runtime > Change runtime type > GPU, then Run all again. Or set IF_NO_GPU = "
+            "'smoke' (a quick run on synthetic shapes) or 'train' (train on the CPU anyway).")
+elif not gpus:
+    print("No GPU: training on the CPU (fine for smoke mode and the shapes demo).")
 
 # %% [markdown]
 # ## Load the training and validation sets
@@ -63,6 +86,7 @@ else:
         DETECTION_MIN_CONFIDENCE = 0.7
 
 config = TrainConfig()
+config.CHECKPOINTS_KEEP = "last_and_best"  # the newest and the best; "all": every epoch
 config.validate()
 config.display()
 
@@ -153,7 +177,10 @@ augmentation = A.Compose([
 # a lower rate. The shapes model's `"small"` backbone has no pretrained weights: all
 # its layers must learn, so one epoch of heads is followed by `"all"`. Finished
 # stages are skipped: after `model.init_weights("last")` the same call resumes an
-# interrupted schedule. One checkpoint is written per epoch.
+# interrupted schedule. A checkpoint is written after each epoch; only the newest and
+# the one with the lowest validation loss are kept. Keras prints one line per epoch
+# (`verbose=2`), which reads the same in Colab, Jupyter and an exported page. The
+# dataset choice is saved beside the checkpoints (`dataset.json`) for `evaluate.ipynb`.
 
 # %%
 LR = config.LEARNING_RATE
@@ -164,39 +191,37 @@ elif PRETRAINED_BACKBONE:
 else:
     STAGES = [("heads", 1, LR), ("all", 6, LR), ("all", 8, LR / 10)]
 
-histories = model.train_schedule(train_set, val_set, STAGES,
-                                 augmentation=augmentation,
-                                 verbose=2 if SMOKE else "auto")
+if model.log_dir is None:  # a new run (init_with="last" continues the old one)
+    model.set_log_dir()
+Path(model.log_dir).mkdir(parents=True, exist_ok=True)
+(Path(model.log_dir) / "dataset.json").write_text(json.dumps(dataset_choice(), indent=1))
+
+histories = model.train_schedule(train_set, val_set, STAGES, augmentation=augmentation,
+                                 verbose=2)
 
 # %% [markdown]
 # ## Losses
 #
-# The Keras histories of the stages, joined: one panel per loss, training solid,
-# validation dashed, epochs numbered as the checkpoints. Given the run's folder instead,
-# `plot_losses` reads the same numbers back from the TensorBoard logs, which also works
-# for a run trained elsewhere.
+# One panel per loss, training solid, validation dashed, against the epochs as the
+# checkpoints number them (a resumed run included), read from the run's TensorBoard
+# logs; the same works for a run trained elsewhere (`plot_losses(run_folder)`).
 
 # %%
-history = {}
-for h in histories:
-    for key, values in h.history.items():
-        history.setdefault(key, []).extend(values)
-visualize.plot_losses(history, title=f"{config.NAME}: losses per epoch")
-
-# %%
-visualize.plot_losses(model.log_dir, title="From the TensorBoard logs")
+visualize.plot_losses(model.log_dir, title=f"{config.NAME}: losses per epoch")
 
 # %% [markdown]
 # ## The checkpoint
 #
-# The newest complete checkpoint of this run. It sits under `MODEL_DIR`, which is on
-# Drive when `USE_DRIVE` is set, so it survives the Colab runtime. A quick check:
+# The newest complete checkpoint of this run, and the best by validation loss (the
+# same file when the last epoch was the best). They sit under `MODEL_DIR`, which is on
+# Drive when `USE_DRIVE` is set, so they survive the Colab runtime. A quick check:
 # reload it the way `detect.ipynb` does and compare detections with the ground
 # truth on a validation image.
 
 # %%
 checkpoint = model.find_last()
-print("checkpoint:", checkpoint)
+for label, path in (("last", checkpoint), ("best", model.find_best() or checkpoint)):
+    print(f"{label}: {path} ({Path(path).stat().st_size / 2**20:.0f} MiB)")
 
 from maskrcnn.data.transforms import extract_bboxes
 

@@ -74,3 +74,21 @@ def test_train_takes_sizes_from_the_data_unless_told(capsys):
     assert "from the data" in capsys.readouterr().out
     args.no_suggest, args.set = True, None
     assert config_from(args, data).IMAGE_MIN_DIM == 800  # the Config default
+
+
+def test_train_from_scratch_takes_the_recipe_unless_told(capsys):
+    import argparse
+
+    from maskrcnn.cli.train import config_from
+    from maskrcnn.data import ShapesDataset
+    from maskrcnn.presets import FROM_SCRATCH
+    data = ShapesDataset(4, 96, 160, seed=1)
+    args = argparse.Namespace(config=None, name="n", set=['BACKBONE="small"'], no_suggest=True)
+    config = config_from(args, data, from_scratch=True)
+    assert config.BACKBONE == "small"  # --set wins
+    for field in set(FROM_SCRATCH) - {"BACKBONE"}:
+        assert getattr(config, field) == FROM_SCRATCH[field], field
+    assert config.TRAIN_BN and config.BOX_CONVENTION == "aligned"
+    assert "from-scratch recipe" in capsys.readouterr().out
+    args.set = None
+    assert config_from(args, data, from_scratch=False).BACKBONE == "resnet101"  # fine-tuning

@@ -9,7 +9,8 @@ import pytest
 
 from maskrcnn.cli import build_parser, main
 
-COMMANDS = ["demo", "train", "evaluate", "export", "inspect", "convert", "split", "detect"]
+COMMANDS = ["demo", "train", "evaluate", "export", "inspect", "convert", "split", "merge",
+            "detect"]
 
 
 def _subparsers():

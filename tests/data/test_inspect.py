@@ -1,6 +1,7 @@
 """The check report: counts, sizes, problems with file and item, and the inspect command."""
 import argparse
 import json
+import os
 
 import numpy as np
 from PIL import Image
@@ -137,3 +138,129 @@ def test_sizes_and_suggested_settings():
         "IMAGE_MIN_DIM": 768, "IMAGE_MAX_DIM": 1024, "RPN_ANCHOR_SCALES": [8, 16, 32, 64, 128],
         "MAX_GT_INSTANCES": 150, "DETECTION_MAX_INSTANCES": 190}
     assert "suggested config: IMAGE_MIN_DIM=768" in report.summary()
+
+
+def smooth_picture(seed, size=(64, 48)):
+    """A smooth random RGB picture: colours from a 6 x 6 grid, interpolated."""
+    rng = np.random.default_rng(seed)
+    grid = Image.fromarray((rng.random((6, 6, 3)) * 255).astype(np.uint8))
+    return np.asarray(grid.resize(size, Image.Resampling.BILINEAR))
+
+
+def square(x1, y1, x2, y2):
+    return {"shape_attributes": {"name": "polygon", "all_points_x": [x1, x2, x2, x1],
+                                 "all_points_y": [y1, y1, y2, y2]}, "region_attributes": {}}
+
+
+def via_folder(root, files, regions=None):
+    """A VIA split folder: ``files`` maps a file name to a picture (array) or to bytes."""
+    root.mkdir(parents=True, exist_ok=True)
+    via = {}
+    for name, content in files.items():
+        if isinstance(content, bytes):
+            (root / name).write_bytes(content)
+        else:
+            Image.fromarray(content).save(root / name, quality=85)
+        via[name] = {"filename": name, "size": 1,
+                     "regions": (regions or {}).get(name, [square(2, 2, 12, 12)])}
+    (root / "via_region_data.json").write_text(json.dumps(via))
+    return root
+
+
+def duplicates_fixture(tmp_path):
+    """train: a, b, c; val: a byte for byte (renamed), b brightened and re-encoded, d."""
+    pictures = {name: smooth_picture(seed) for name, seed in zip("abcd", range(4))}
+    via_folder(tmp_path / "train", {f"{n}.png": pictures[n] for n in "abc"})
+    brighter = np.clip(pictures["b"].astype(int) + 12, 0, 255).astype(np.uint8)
+    via_folder(tmp_path / "val", {"a_copy.png": (tmp_path / "train" / "a.png").read_bytes(),
+                                  "b_bright.jpg": brighter, "d.png": pictures["d"]})
+    return pictures, brighter
+
+
+def test_every_split_is_inspected_and_named(tmp_path):
+    duplicates_fixture(tmp_path)
+    report = inspect_path(tmp_path, "via")
+    assert list(report.splits) == ["train", "val"]
+    assert [r.num_images for r in report.splits.values()] == [3, 3]
+    assert report.splits["val"].source == str(tmp_path / "val" / "via_region_data.json")
+    text = report.summary()
+    assert text.index("split train: ") < text.index("split val: ") < text.index("between")
+    assert "3 images, 1 class, 3 instances" in text and "1 classes" not in text
+    one = inspect_path(tmp_path, "via", split="val")  # one split asked for: its report
+    assert one.split == "val" and one.summary().startswith("split val: ")
+
+
+def test_repeated_images_across_splits_name_both_files(tmp_path):
+    pictures, brighter = duplicates_fixture(tmp_path)
+    report = inspect_path(tmp_path, "via")
+    assert not any(r.problems for r in report.splits.values())  # nothing within a split
+    found = {(os.path.basename(p.file), p.message.split(" (")[0]) for p in report.problems}
+    assert found == {("a_copy.png", "byte-identical to train image 'a.png'"),
+                     ("b_bright.jpg", "near-identical")}
+    for problem in report.problems:
+        assert problem.severity == "warning" and str(tmp_path / "train") in problem.message
+    # Independently: the byte copy has the same bytes, the near copy stays close to b in
+    # pixels (after removing the brightness shift) and the other pairs do not.
+    train, val = tmp_path / "train", tmp_path / "val"
+    assert (val / "a_copy.png").read_bytes() == (train / "a.png").read_bytes()
+    grey = {k: v.mean(axis=2) for k, v in pictures.items()}
+    near = np.asarray(Image.open(val / "b_bright.jpg").convert("RGB")).mean(axis=2)
+
+    def apart(x, y):
+        return np.abs((x - x.mean()) - (y - y.mean())).mean()
+    assert apart(near, grey["b"]) < 3
+    assert min(apart(grey[x], grey[y]) for x in "abcd" for y in "abcd" if x < y) > 15
+    assert "in all: 0 errors, 2 warnings" in report.summary()
+
+
+def test_repeated_image_within_a_split(tmp_path):
+    picture = smooth_picture(7)
+    via_folder(tmp_path / "train", {"x.png": picture, "y.png": smooth_picture(8)})
+    (tmp_path / "train" / "x_again.png").write_bytes((tmp_path / "train" / "x.png").read_bytes())
+    data = json.loads((tmp_path / "train" / "via_region_data.json").read_text())
+    data["x_again.png"] = {**data["x.png"], "filename": "x_again.png"}
+    (tmp_path / "train" / "via_region_data.json").write_text(json.dumps(data))
+    report = inspect_path(tmp_path / "train" / "via_region_data.json", "via")
+    assert [(os.path.basename(p.file), p.item) for p in report.warnings] == [
+        ("x_again.png", "image 'x_again.png'")]
+    assert "byte-identical to image 'x.png'" in report.warnings[0].message
+
+
+def test_near_duplicate_instances_are_flagged_by_mask_iou(tmp_path):
+    from pycocotools import mask as mask_utils
+
+    regions = [square(4, 4, 44, 44), square(8, 4, 48, 44),      # shifted by 4: IoU ~0.82
+               square(30, 30, 60, 46), square(50, 2, 62, 12)]   # overlapping boxes, low IoU
+    via_folder(tmp_path, {"p.png": smooth_picture(1, (64, 48))}, {"p.png": regions})
+    report = inspect_path(tmp_path / "via_region_data.json", "via")
+    flagged = [(p.item, p.message) for p in report.warnings]
+    # Independently: each pair's IoU from pycocotools' rasterised polygons.
+    masks = [mask_utils.decode(mask_utils.frPyObjects(
+        [[v for xy in zip(r["shape_attributes"]["all_points_x"],
+                          r["shape_attributes"]["all_points_y"]) for v in xy]], 48, 64))[..., 0]
+        for r in regions]
+    ious = {(i, j): (masks[i] & masks[j]).sum() / (masks[i] | masks[j]).sum()
+            for i in range(4) for j in range(i + 1, 4)}
+    expected = [(i, j) for (i, j), iou in ious.items() if iou > 0.75]
+    assert expected == [(0, 1)] and 0.78 < ious[0, 1] < 0.86 and ious[1, 2] > 0
+    assert [item for item, _ in flagged] == ["image 'p.png', instances 0 and 1"]
+    assert f"IoU {ious[0, 1]:.2f}" in flagged[0][1]
+    assert not inspect_path(tmp_path / "via_region_data.json", "via",
+                            instance_iou=0.9).warnings
+
+
+def test_inspect_command_renames_classes_and_reads_a_split_folder(tmp_path, capsys):
+    duplicates_fixture(tmp_path)
+    assert run(tmp_path, [str(tmp_path), "--format", "via", "--class-names", "balloon",
+                          "--report", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "split train: " in out and "split val: " in out and "balloon" in out
+    assert "object" not in out.replace("object sizes", "") and "1 class," in out
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert list(saved["splits"]) == ["train", "val"] and len(saved["problems"]) == 2
+    assert saved["splits"]["val"]["class_counts"] == {"balloon": 3}
+    assert run(tmp_path, [str(tmp_path / "val"), "--format", "via"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"via dataset in {tmp_path / 'val'}: 1 split, val (3 images)")
+    assert run(tmp_path, [str(tmp_path), "--format", "via", "--class-names", "a,b"]) == 2
+    assert "class names ['a', 'b'] given for the classes ['object']" in capsys.readouterr().err

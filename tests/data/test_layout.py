@@ -115,8 +115,8 @@ def test_load_json_errors(tmp_path):
 
 
 def test_open_dataset_rejects_unknown_format(tmp_path):
-    with pytest.raises(DatasetError, match="unknown format 'yolo'"):
-        open_dataset(tmp_path, "yolo")
+    with pytest.raises(DatasetError, match="unknown format 'pascal'"):
+        open_dataset(tmp_path, "pascal")
 
 
 def balloon_zip(tmp_path, name="balloon_dataset.zip"):
@@ -187,3 +187,33 @@ def test_json_integer_too_long_for_python(tmp_path):
     (tmp_path / "n.json").write_text("[" + "1" * 5000 + "]")
     with pytest.raises(DatasetError, match="n.json: unusable JSON number"):
         load_json(tmp_path / "n.json")
+
+
+def test_via_split_folder_is_a_dataset_path(tmp_path, capsys):
+    """matterport's balloon layout: ``dataset/train`` itself, as inspect, convert and train
+    take it (issue 17: convert said "not a dataset folder this package knows")."""
+    from maskrcnn.cli import main
+    from maskrcnn.cli.common import load_dataset
+    from maskrcnn.data.inspect import inspect_path
+
+    via_split(tmp_path / "balloon" / "train")
+    via_split(tmp_path / "balloon" / "val")
+    train = tmp_path / "balloon" / "train"
+    layout = find_layout(train)
+    assert layout.format == "via" and layout.splits == {
+        "train": (str(train / "via_region_data.json"), str(train))}
+    assert sorted(find_layout(tmp_path / "balloon").splits) == ["train", "val"]  # as before
+    ds = load_dataset(str(train), "via", "train")  # what maskrcnn train --dataset does
+    assert ds.image_info[0]["path"] == str(train / "a.jpg")
+    assert ds.load_image_and_masks(0)[2].tolist() == [1]
+    with pytest.raises(DatasetError, match=r"no split 'val'; found \['train'\]"):
+        open_dataset(train, "via", split="val")
+    report = inspect_path(train, "via")
+    assert list(report.splits) == ["train"] and report.splits["train"].num_images == 1
+    output = tmp_path / "train.json"
+    assert main(["convert", str(train) + "/", "--format", "via", "--output", str(output),
+                 "--class-names", "balloon"]) == 0
+    coco = json.loads(output.read_text())
+    assert [c["name"] for c in coco["categories"]] == ["balloon"]
+    assert [i["file_name"] for i in coco["images"]] == ["a.jpg"]
+    assert "1 image, 1 annotation, 1 category written" in capsys.readouterr().out

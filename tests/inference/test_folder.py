@@ -30,12 +30,34 @@ def test_run_completes_and_counts_the_corrupt_file(first_run, image_folder):
         assert picture.size == (64, 48)
     csv = pd.read_csv(output / "images.csv")
     assert len(csv) == 7 and {"square_count", "circle_share", "any_object_share"} <= set(csv)
-    assert (output / "summary.csv").is_file()
+    summary = pd.read_csv(output / "summary.csv", index_col="class")
+    assert list(summary.columns) == ["images_with_class", "instances", "mean_share_all_images",
+                                     "mean_share_images_with_class", "max_share"]
+    for name in ("square", "circle", "triangle"):
+        present = ok[f"{name}_count"] > 0
+        assert summary.loc[name, "images_with_class"] == present.sum()
+        assert summary.loc[name, "mean_share_all_images"] == pytest.approx(
+            ok[f"{name}_share"].mean())
+        if present.any():
+            assert summary.loc[name, "mean_share_images_with_class"] == pytest.approx(
+                ok.loc[present, f"{name}_share"].mean())
+
+
+def test_detections_json_names_each_image(first_run):
+    df, output = first_run
+    coco = json.loads((output / "detections.json").read_text())
+    ok = df[df["status"] == "ok"]
+    assert [(i["id"], i["path"], i["height"], i["width"]) for i in coco["images"]] == [
+        (r.image_id, r.file, r.height, r.width) for r in ok.itertuples()]
+    assert [i["file_name"] for i in coco["images"]] == list(ok["file"].map(os.path.basename))
+    assert {a["image_id"] for a in coco["annotations"]} <= {i["id"] for i in coco["images"]}
+    assert coco["categories"] == [{"id": 1, "name": "square"}, {"id": 2, "name": "circle"},
+                                  {"id": 3, "name": "triangle"}]
 
 
 def test_shares_match_the_coco_json_masks(first_run):
     df, output = first_run
-    records = json.loads((output / "detections.json").read_text())
+    records = json.loads((output / "detections.json").read_text())["annotations"]
     assert records, "the barely trained model at threshold 0 should detect something"
     names = ["square", "circle", "triangle"]
     for _, row in df[df["status"] == "ok"].iterrows():

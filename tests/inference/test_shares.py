@@ -34,14 +34,35 @@ def _table():
 def test_summarize_counts_readable_images_only():
     table = summarize(_table())
     assert list(table.index) == ["a", "b", ANY_OBJECT]
-    assert table.loc["a", "images"] == 1 and table.loc["a", "instances"] == 2
-    assert table.loc["a", "mean_share"] == 0.2 and table.loc["a", "max_share"] == 0.4
-    assert table.loc[ANY_OBJECT, "instances"] == 3 and table.loc[ANY_OBJECT, "mean_share"] == 0.25
+    assert list(table.columns) == ["images_with_class", "instances", "mean_share_all_images",
+                                   "mean_share_images_with_class", "max_share"]
+    assert table.loc["a", "images_with_class"] == 1 and table.loc["a", "instances"] == 2
+    assert table.loc["a", "max_share"] == 0.4
+    assert table.loc[ANY_OBJECT, "instances"] == 3
     assert list(summarize(_table(), classes=["b"]).index) == ["b", ANY_OBJECT]
+
+
+def test_summary_means_say_over_which_images():
+    """Two readable images, one with class a (share 0.4): 0.2 over all, 0.4 over those
+    with a; a class in no image has no mean over images with it."""
+    df = _table()
+    table = summarize(df)
+    ok = df[df["status"] == "ok"]
+    for name in ("a", "b"):
+        shares, present = ok[f"{name}_share"], ok[f"{name}_count"] > 0
+        assert table.loc[name, "mean_share_all_images"] == sum(shares) / len(ok)
+        assert table.loc[name, "mean_share_images_with_class"] == (
+            sum(shares[present]) / present.sum())
+    assert table.loc["a", "mean_share_all_images"] == 0.2
+    assert table.loc["a", "mean_share_images_with_class"] == 0.4
+    assert table.loc[ANY_OBJECT, "mean_share_all_images"] == 0.25
+    assert table.loc[ANY_OBJECT, "mean_share_images_with_class"] == 0.5
+    df["a_count"], df["a_share"] = pd.array([0, 0, None], dtype="Int64"), [0.0, 0.0, None]
+    assert np.isnan(summarize(df).loc["a", "mean_share_images_with_class"])
 
 
 def test_format_summary_names_the_unreadable_files():
     text = format_summary(_table())
     assert text.startswith("3 images: 2 detected now, 0 done before, 1 unreadable; 2.0 s")
     assert "1.00 images/s" in text and "unreadable: x.jpg: cannot read" in text
-    assert "mean_share" in text and "0.2000" in text
+    assert "mean_share_all_images" in text and "0.2000" in text

@@ -16,7 +16,7 @@ import os
 
 from ...errors import DatasetError
 from ..files import load_json, register_image_file
-from ..instances import Instance, InstanceDataset, clip_polygon, number
+from ..instances import InstanceDataset, clip_polygon, fill_dataset, number
 from ..problems import ItemError
 
 
@@ -174,21 +174,7 @@ def load_via(annotation_file, image_dir=None, *, class_attribute: str | None = N
                 problems.warning(path, region_item, f"{outside} point(s) outside the "
                                  f"{width}x{height} image; the mask is clipped to the image")
             found.append((name, kind, data, region_item))
-        images.append({"key": key, "file_name": file_name, "path": image_path, "width": width,
-                       "height": height, "found": found,
+        images.append({"id": file_name, "via_key": key, "file_name": file_name,
+                       "path": image_path, "width": width, "height": height, "found": found,
                        "file_attributes": entry.get("file_attributes", {})})
-
-    names = list(class_names) if class_names is not None else sorted(
-        {f[0] for image in images for f in image["found"]})
-    ids = {name: i for i, name in enumerate(names, start=1)}
-    for name in names:
-        dataset.add_class(source, ids[name], name)
-    for image in images:
-        instances = [Instance(f"{source}.{ids[name]}", False, kind, data, item)
-                     for name, kind, data, item in image.pop("found")]
-        dataset.add_image(source, image["file_name"], via_key=image.pop("key"),
-                          instances=instances, **image)
-    dataset.max_image_pixels = max_image_pixels
-    dataset.prepare()
-    dataset.annotation_file = path
-    return dataset
+    return fill_dataset(dataset, images, class_names, source, path, max_image_pixels)

@@ -1,0 +1,184 @@
+"""maskrcnn.inspect_model (the numbers of notebooks/inspect_model.ipynb) and the figures of
+maskrcnn.visualize.model_parts, on an untrained tiny network (64 px images, CPU)."""
+import numpy as np
+import pytest
+
+from maskrcnn import inspect_model as im
+from maskrcnn.data.readers.shapes import ShapesDataset
+from maskrcnn.modeling.network import MaskRCNNNetwork
+
+LAYERS = ["conv1", "res2a_out", "res3a_branch2a", "fpn_p2", "fpn_p5"]
+
+
+def numpy_iou(a, b):
+    """An independent IoU: one pair at a time."""
+    ih = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iw = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ih * iw
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@pytest.fixture(scope="module")
+def setup():
+    from conftest import TinyConfig
+
+    config = TinyConfig()
+    config.DETECTION_NMS_THRESHOLD = 0.3
+    network = MaskRCNNNetwork(config)
+    data = ShapesDataset(2, 64, 64, seed=4)
+    gt = im.ground_truth(data, config, 0)
+    parts = im.inspect_image(network, gt["image"], layers=LAYERS, window=gt["window"])
+    return config, network, gt, parts
+
+
+def test_rpn_recall_against_numpy():
+    gt = np.array([[0, 0, 10, 10], [20, 20, 30, 40], [50, 50, 60, 60]], float)
+    proposals = np.array([[1, 1, 11, 11],      # IoU 0.68 with the first
+                          [20, 20, 30, 28],    # IoU 0.4 with the second: not enough
+                          [0, 30, 5, 40]], float)
+    found = [any(numpy_iou(p, g) >= 0.5 for p in proposals) for g in gt]
+    assert im.rpn_recall(proposals, gt) == pytest.approx(np.mean(found)) == pytest.approx(1 / 3)
+    assert im.rpn_recall(proposals, gt, iou_threshold=0.3) == pytest.approx(2 / 3)
+    assert im.rpn_recall(np.zeros((0, 4)), gt) == 0.0
+    assert np.isnan(im.rpn_recall(proposals, np.zeros((0, 4))))
+    iou = im.box_iou(proposals, gt)
+    assert iou.shape == (3, 3)
+    np.testing.assert_allclose(iou, [[numpy_iou(p, g) for g in gt] for p in proposals])
+
+
+def test_shapes_and_ranges(setup):
+    config, _, gt, parts = setup
+    a = len(parts.anchors)
+    assert parts.anchors.shape == (a, 4) and parts.rpn_scores.shape == (a,)
+    assert parts.rpn_deltas.shape == (a, 4) and parts.anchor_levels.shape == (a,)
+    assert np.all((parts.rpn_scores >= 0) & (parts.rpn_scores <= 1))
+    assert np.bincount(parts.anchor_levels).tolist() == [
+        (64 // s) ** 2 * 3 if s < 64 else 3 for s in config.BACKBONE_STRIDES]
+    k = min(config.PRE_NMS_LIMIT, a)
+    assert parts.pre_nms_boxes.shape == (k, 4)
+    assert np.all(np.diff(parts.rpn_scores[parts.pre_nms_index]) <= 0)  # best first
+    n = len(parts.proposals)
+    assert 0 < n <= config.POST_NMS_ROIS_INFERENCE
+    for boxes in (parts.pre_nms_boxes, parts.proposals, parts.refined_rois):
+        assert np.all((boxes >= 0) & (boxes <= 1))
+        assert np.all(boxes[:, 2] >= boxes[:, 0]) and np.all(boxes[:, 3] >= boxes[:, 1])
+    c = config.NUM_CLASSES
+    assert parts.roi_probs.shape == (n, c) and parts.refined_rois.shape == (n, 4)
+    np.testing.assert_allclose(parts.roi_probs.sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_array_equal(parts.roi_class_ids, parts.roi_probs.argmax(axis=1))
+    kd = len(parts.detections)
+    assert parts.detections.shape == (kd, 6) and kd <= config.DETECTION_MAX_INSTANCES
+    assert np.all(parts.detections[:, 4] >= 1) and np.all(parts.detections[:, 4] < c)
+    m = 2 * config.MASK_POOL_SIZE
+    assert parts.mask_logits.shape == (kd, m, m, c)
+    assert parts.mask_probs.shape == (kd, m, m)
+    assert np.all((parts.mask_probs >= 0) & (parts.mask_probs <= 1))
+    pixels = parts.to_pixels(parts.detections, config.BOX_CONVENTION)
+    assert pixels.shape == (kd, 6) and np.all(pixels[:, :4] <= 64)
+    np.testing.assert_array_equal(pixels[:, 4:], parts.detections[:, 4:])
+
+
+def test_detections_are_the_detection_graphs(setup):
+    _, network, gt, parts = setup
+    detections, masks = network.detect_batch(gt["image"][None], gt["window"][None])
+    kept = detections[0].numpy()[detections[0, :, 4].numpy() > 0]
+    np.testing.assert_allclose(parts.detections, kept, atol=1e-5)
+    np.testing.assert_allclose(parts.mask_probs, masks[0].numpy()[:len(kept)], atol=1e-5)
+
+
+def test_after_nms_boxes_of_one_class_overlap_at_most_the_threshold(setup):
+    config, _, _, parts = setup
+    assert len(parts.detections) > 1
+    for class_id, rows in im.detections_by_class(parts.detections).items():
+        assert np.all(rows[:, 4] == class_id)
+        for i in range(len(rows)):
+            for j in range(i + 1, len(rows)):
+                assert numpy_iou(rows[i, :4], rows[j, :4]) <= config.DETECTION_NMS_THRESHOLD + 1e-6
+
+
+def test_activations_have_the_layers_shape(setup):
+    _, network, gt, parts = setup
+    assert list(parts.activations) == LAYERS
+    for name, value in parts.activations.items():
+        _, layer = im.find_layer(network, name)
+        expected = layer.output.shape[1:]
+        assert value.ndim == 3 and value.shape[-1] == expected[-1]
+    h, w = gt["image"].shape[:2]
+    assert parts.activations["conv1"].shape[:2] == (h // 2, w // 2)
+    assert parts.activations["res2a_out"].shape[:2] == (h // 4, w // 4)
+    assert parts.activations["fpn_p5"].shape[:2] == (h // 32, w // 32)
+    with pytest.raises(ValueError, match="no layer 'nope'"):
+        im.find_layer(network, "nope")
+
+
+def test_targets(setup):
+    config, _, gt, parts = setup
+    labels, deltas = im.anchor_targets(config, parts.anchors, gt["class_ids"],
+                                       gt["norm_boxes"], seed=0)
+    assert labels.shape == (len(parts.anchors),) and deltas.shape == (len(parts.anchors), 4)
+    positive = labels == 1
+    assert positive.any() and (labels == 0).any()
+    assert int(np.sum(labels >= 0)) <= config.RPN_TRAIN_ANCHORS_PER_IMAGE
+    # positive anchors moved by their targets land on ground-truth boxes
+    moved = im.apply_deltas(parts.anchors[positive], deltas[positive], config.RPN_BBOX_STD_DEV)
+    assert np.all(im.box_iou(moved, gt["norm_boxes"]).max(axis=1) > 0.99)
+    t = im.roi_targets(config, parts.proposals, gt["class_ids"], gt["norm_boxes"],
+                       gt["masks"], seed=0)
+    total = config.TRAIN_ROIS_PER_IMAGE
+    assert t["rois"].shape == (total, 4) and t["class_ids"].shape == (total,)
+    p = int(np.sum(t["class_ids"] > 0))
+    assert p > 0 and t["masks"].shape == (p,) + tuple(config.MASK_SHAPE)
+    assert set(np.unique(t["masks"])) <= {0.0, 1.0}
+    fitted = im.apply_deltas(t["rois"][:p], t["deltas"][:p], config.BBOX_STD_DEV)
+    assert np.all(im.box_iou(fitted, gt["norm_boxes"]).max(axis=1) > 0.99)
+
+
+def test_mold_gives_the_predictors_window(setup):
+    config = setup[0]
+    image = np.zeros((40, 64, 3), np.uint8)
+    molded, window = im.mold(config, image)
+    assert molded.shape == (64, 64, 3)
+    assert window[0] > 0 and window[2] < 1 and window[1] == 0
+    levels = im.anchor_level_index(config, molded.shape)
+    assert len(levels) == len(setup[3].anchors)
+
+
+def test_weight_values(setup):
+    network = setup[1]
+    kernels = im.weight_values(network, pattern="kernel")
+    assert kernels and all("kernel" in k for k in kernels)
+    assert sum(v.size for v in im.weight_values(network).values()) == network.count_params()
+
+
+def test_figures(setup):
+    from figure_checks import drawn
+
+    from maskrcnn.visualize import model_parts as mp
+
+    config, network, gt, parts = setup
+    conv = config.BOX_CONVENTION
+    image = parts.image
+    labels, _ = im.anchor_targets(config, parts.anchors, gt["class_ids"], gt["norm_boxes"])
+    t = im.roi_targets(config, parts.proposals, gt["class_ids"], gt["norm_boxes"], gt["masks"])
+    names = ["BG", "square", "circle", "triangle"]
+    figures = [
+        mp.display_anchors(image, parts.to_pixels(parts.anchors, conv), parts.anchor_levels),
+        mp.display_rpn_targets(image, parts.to_pixels(parts.anchors, conv), labels, gt["boxes"]),
+        mp.display_proposals(image, parts.to_pixels(parts.proposals, conv), gt["boxes"]),
+        mp.display_refinement(image, parts.to_pixels(parts.proposals, conv),
+                              parts.to_pixels(parts.refined_rois, conv), parts.roi_class_ids,
+                              names, parts.roi_scores),
+        mp.display_nms_by_class(image, parts.to_pixels(parts.refined_rois, conv),
+                                parts.roi_class_ids, parts.to_pixels(parts.detections, conv),
+                                names),
+        mp.display_mask_grid(t["masks"], titles=[names[c] for c in t["class_ids"]]),
+        mp.display_mask_grid(parts.mask_probs[:4], vmin=0, vmax=1),
+        mp.display_activations(parts.activations, channels=4),
+        mp.plot_weight_histograms(im.weight_values(network, "kernel"), limit=6),
+    ]
+    for fig in figures:
+        assert drawn(fig) > 0
+    assert len(figures[0].axes) == len(config.BACKBONE_STRIDES)
+    assert sum(ax.axison for ax in figures[-1].axes) == 6  # the rest of the grid is off
+    assert mp.display_mask_grid(np.zeros((0, 28, 28))) is not None

@@ -89,7 +89,10 @@ def test_detect_writes_annotations_the_readers_take_back(fmt, trained_tiny, imag
         for k in range(masks.shape[-1]):
             ious = [(masks[..., k] & m).sum() / (masks[..., k] | m).sum() for m in detected]
             best = int(np.argmax(ious))
-            assert ious[best] >= 0.5  # a polygon within 1 px of a blob of a few pixels
+            # the tiny model's masks are ragged blobs of a few to a few hundred pixels, and
+            # fragments under 10 px are dropped; this checks the wiring (which detection,
+            # which class), tests/data/test_writers.py the polygons' accuracy (IoU >= 0.95)
+            assert ious[best] >= 0.25
             assert back.class_names[class_ids[k]] == names[found[best]["category_id"]]
         written += masks.shape[-1]
     # the tiny model's blobs are a few pixels: some fall under the area limit (the writers'

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from .data.pipeline import load_image_gt
 from .data.transforms import parse_image_meta
+from .evaluation.voc import compute_overlaps
 from .modeling.boxes import clip_boxes, decode_deltas
 from .modeling.conventions import denormalize_boxes, normalize_boxes
 from .modeling.detection import refine_detections
@@ -239,19 +240,9 @@ def apply_deltas(boxes, deltas, std_dev) -> np.ndarray:
 
 
 def box_iou(boxes1, boxes2) -> np.ndarray:
-    """IoU of every pair of (N, 4) and (M, 4) boxes -> (N, M), numpy."""
-    a = np.asarray(boxes1, np.float64).reshape(-1, 4)[:, None]
-    b = np.asarray(boxes2, np.float64).reshape(-1, 4)[None]
-    inter = (np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0,
-                     None)
-             * np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0,
-                       None))
-
-    def area(x):
-        return np.clip(x[..., 2] - x[..., 0], 0, None) * np.clip(x[..., 3] - x[..., 1], 0, None)
-
-    union = area(a) + area(b) - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    """IoU of every pair of (N, 4) and (M, 4) boxes -> (N, M), numpy (the evaluation's
+    ``compute_overlaps``)."""
+    return compute_overlaps(boxes1, boxes2)
 
 
 def rpn_recall(proposals, gt_boxes, iou_threshold: float = 0.5) -> float:

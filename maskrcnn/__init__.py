@@ -7,6 +7,8 @@ import importlib.abc
 import os
 import sys
 
+from . import _tf_startup
+
 # Before anything imports TensorFlow: Keras on TensorFlow, and TensorFlow's C++ log quiet
 # (its grappler cost-model warnings fill notebooks otherwise). Both can be set beforehand.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -15,6 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from .config import Config
 from .data.dataset import Dataset
 from .errors import ConfigError, DatasetError, MaskRCNNError, WeightsError
+
+# none of the above imports TensorFlow; its native start-up notices ignore the log level
+_tf_startup.install()
 
 __version__ = "0.1.0"
 __all__ = ["Config", "Dataset", "MaskRCNN", "ConfigError", "DatasetError", "MaskRCNNError",

@@ -108,6 +108,10 @@ def test_runs_in_smoke_mode(name, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
+    # red text in Jupyter and Colab: TensorFlow's start-up notices, warnings, tracebacks
+    red = ["".join(o["text"]) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+           if o.output_type == "stream" and o.get("name") == "stderr"]
+    assert not red, f"{name} wrote to stderr: {red[0][:500]}"
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
                  for o in c.outputs)
     assert images >= 3, f"{name} showed only {images} figures"

@@ -62,10 +62,14 @@ if IN_COLAB:
         print(f"maskrcnn {have[:12]} is installed, as {REPO_REF} names")
 
 # %matplotlib inline
+import maskrcnn  # before TensorFlow: it keeps TensorFlow's log and start-up notices quiet
+
+# isort: split
 import tensorflow as tf
 
 gpus = tf.config.list_physical_devices("GPU")
-print(f"TensorFlow {tf.__version__}, GPUs: {[g.name for g in gpus] or 'none'}")
+print(f"maskrcnn {maskrcnn.__version__}, TensorFlow {tf.__version__}, "
+      f"GPUs: {[g.name for g in gpus] or 'none'}")
 if not gpus and IN_COLAB:
     print("No GPU runtime: choose Runtime > Change runtime type > GPU (e.g. T4), "
           "then run the notebook again.")

@@ -82,8 +82,8 @@ def _content_length(response) -> int | None:
 
 
 def _progress_bar(total, name, enabled):
-    from tqdm.auto import tqdm
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+    from ..progress import progress_bar
+    return progress_bar(total=total, unit="B", unit_scale=True, unit_divisor=1024,
                 desc=f"downloading {name}", disable=not enabled)
 
 

@@ -10,6 +10,7 @@ import time
 import pandas as pd
 
 from ..errors import DatasetError
+from ..progress import progress_bar
 from .annotations import write_annotations
 from .detector import class_ids_of, class_names_of, device_scope, load_detector
 from .files import IMAGE_EXTENSIONS, check_output, list_images
@@ -48,8 +49,6 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
     ``df.attrs`` holds the run's figures: images, processed (this run), detected (this
     run), resumed, unreadable, seconds, images_per_s, detect_seconds (in ``model.detect``).
     """
-    from tqdm.auto import tqdm
-
     output = os.path.abspath(os.fspath(output))
     files = list_images(inputs, exclude_dir=output)
     check_output(inputs, files, output)
@@ -73,8 +72,8 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
                     "masks": bool(save_masks), "class_names": names}
         done = load_state(output, settings, resume)
         todo, resumed = plan(files, done)
-        bar = tqdm(total=len(files), initial=resumed, unit="img", desc="detect",
-                   disable=not progress, file=sys.stderr)
+        bar = progress_bar(total=len(files), initial=resumed, unit="img", desc="detect",
+                           disable=not progress)
         run = Run(model, output, names, min_confidence, keep_ids, save_masks, files)
         start = time.perf_counter()
         with open(os.path.join(output, RECORDS_FILE), "a", encoding="utf-8") as f:

@@ -200,9 +200,10 @@ if problem:
 # %% [markdown]
 # **Train on them.** The model is rebuilt for training from the checkpoint and trained
 # on the merged annotations (usually together with the original training set, at a
-# lower learning rate); the new checkpoint goes to `MODEL_DIR` as any other. An image
-# may hold as many instances as the model detects (`DETECTION_MAX_INSTANCES`), so
-# `MAX_GT_INSTANCES` is raised to that. In smoke mode a couple of steps only.
+# lower learning rate, all layers as in its training); the new checkpoint goes to
+# `MODEL_DIR` as any other. An image may hold as many instances as the model detects
+# (`DETECTION_MAX_INSTANCES`), so `MAX_GT_INSTANCES` is raised to that.
+# In smoke mode a couple of steps only.
 
 # %%
 c = model.config
@@ -211,6 +212,6 @@ retrain = MaskRCNN.from_checkpoint(
     MAX_GT_INSTANCES=max(c.MAX_GT_INSTANCES, c.DETECTION_MAX_INSTANCES),
     **({"STEPS_PER_EPOCH": 2} if SMOKE else {}))
 history = retrain.train(merged, None, learning_rate=retrain.config.LEARNING_RATE / 10,
-                        epochs=retrain.epoch + 1, layers="heads",
+                        epochs=retrain.epoch + 1, layers="all",
                         verbose=0 if SMOKE else 2)
 print("trained on the corrections:", retrain.find_last())

@@ -174,8 +174,9 @@ augmentation = A.Compose([
 # Stages are `(layers, until_epoch, learning_rate)`; epochs count from the start,
 # as in matterport. With pretrained weights the new heads are trained first while
 # the backbone stays frozen, then ResNet stage 4 and up (`"4+"`), then everything at
-# a lower rate. The shapes model's `"small"` backbone has no pretrained weights: all
-# its layers must learn, so one epoch of heads is followed by `"all"`. Finished
+# a lower rate. Without pretrained weights (the shapes model's `"small"` backbone, or
+# smoke mode) there is nothing to keep frozen: all layers train from the start, then at
+# a tenth of the rate. Finished
 # stages are skipped: after `model.init_weights("last")` the same call resumes an
 # interrupted schedule. A checkpoint is written after each epoch; only the newest and
 # the one with the lowest validation loss are kept. Keras prints one line per epoch
@@ -185,11 +186,11 @@ augmentation = A.Compose([
 # %%
 LR = config.LEARNING_RATE
 if SMOKE:
-    STAGES = [("heads", 1, LR), ("all", 2, LR)]
-elif PRETRAINED_BACKBONE:
+    STAGES = [("all", 2, LR)]
+elif INIT_WITH is not None:
     STAGES = [("heads", 10, LR), ("4+", 30, LR), ("all", 40, LR / 10)]
 else:
-    STAGES = [("heads", 1, LR), ("all", 6, LR), ("all", 8, LR / 10)]
+    STAGES = [("all", 6, LR), ("all", 8, LR / 10)]
 
 if model.log_dir is None:  # a new run (init_with="last" continues the old one)
     model.set_log_dir()

@@ -3,11 +3,14 @@
 Importing TensorFlow 2.21 writes native log lines to file descriptor 2 whatever
 ``TF_CPP_MIN_LOG_LEVEL`` says ("WARNING: All log messages before absl::InitializeLog() ...",
 oneDNN's "I0000 ... port.cc:153] oneDNN custom operations are on"; on GPU runtimes the
-"Unable to register cuDNN factory" family). Jupyter and Colab show them as red text in the
-first cell. :func:`install` wraps the first ``import tensorflow`` after ``maskrcnn`` is
-imported: descriptor 2 goes to a temporary file during that import, and every line that is
-not one of :data:`NOTICES` is written back to ``sys.stderr`` afterwards, so real problems
-(a missing CUDA library, a failed import) still show. ``MASKRCNN_TF_STARTUP_LOG=1`` turns
+"Unable to register cuDNN factory" family; the CUDA build on a machine without a GPU driver
+"Could not find cuda drivers" at import and "failed call to cuInit" when the devices are
+first listed). Jupyter and Colab show them as red text in the first cell. :func:`install`
+wraps the first ``import tensorflow`` after ``maskrcnn`` is imported: descriptor 2 goes to a
+temporary file during that import and a first listing of the devices, and every line that
+is not one of :data:`NOTICES` is written back to ``sys.stderr`` afterwards, so real problems
+(a missing CUDA library, a failed import) still show. Lines TensorFlow writes later, while
+a model runs, are not touched. ``MASKRCNN_TF_STARTUP_LOG=1`` turns
 this off. Nothing happens when TensorFlow was imported before ``maskrcnn``.
 """
 from __future__ import annotations
@@ -27,14 +30,23 @@ NOTICES = tuple(re.compile(p) for p in (
     r"This TensorFlow binary is optimized to use available CPU instructions",
     r"To enable the following instructions: .* rebuild TensorFlow",
     r"To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`",
+    r"oneDNN supports DT_UINT8 only on platforms with AVX-512",
+    r"Could not find cuda drivers on your machine, GPU will not be used",
 ))
 """Start-up lines that say nothing the user can act on (matched anywhere in a line)."""
 
 
+NO_DRIVER = NOTICES[-1]
+CUINIT_FAILED = re.compile(r"failed call to cuInit")
+"""cuInit fails wherever no GPU driver is installed: a notice only beside :data:`NO_DRIVER`."""
+
+
 def unexpected_lines(text: str) -> str:
-    """The lines of ``text`` that match none of :data:`NOTICES`, joined again."""
+    """The lines of ``text`` that match none of :data:`NOTICES`, joined again; "failed
+    call to cuInit" counts as a notice only where TensorFlow also said it found no driver."""
+    notices = NOTICES + ((CUINIT_FAILED,) if NO_DRIVER.search(text) else ())
     kept = [line for line in text.splitlines(keepends=True)
-            if line.strip() and not any(p.search(line) for p in NOTICES)]
+            if line.strip() and not any(p.search(line) for p in notices)]
     return "".join(kept)
 
 
@@ -68,7 +80,13 @@ class _QuietLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        _quiet(lambda: self._loader.exec_module(module))
+        def run():
+            self._loader.exec_module(module)
+            try:  # CUDA starts when the devices are first listed; listing configures nothing
+                module.config.list_physical_devices()
+            except Exception:  # noqa: BLE001 - TensorFlow reports its own device errors later
+                pass
+        _quiet(run)
 
     def __getattr__(self, name):  # resources, file names: the real loader's
         return getattr(self._loader, name)

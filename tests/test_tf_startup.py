@@ -18,10 +18,19 @@ NOTICE_LINES = [
 ]
 
 
+NO_DRIVER = ("I0000 00:00:1796138416.961895    2791 cudart_stub.cc:31] Could not find cuda "
+             "drivers on your machine, GPU will not be used.\n")
+CUINIT = ("E0000 00:00:1796138419.666157    2791 cuda_platform.cc:52] failed call to cuInit: "
+          "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)\n")
+
+
 def test_only_the_notices_are_dropped():
     problem = "E0000 dso_loader.cc:77] Could not load dynamic library 'libcudart.so.12'\n"
     assert _tf_startup.unexpected_lines("".join(NOTICE_LINES)) == ""
     assert _tf_startup.unexpected_lines(NOTICE_LINES[0] + problem + NOTICE_LINES[1]) == problem
+    # a failing cuInit is expected without a driver, and worth showing where one is installed
+    assert _tf_startup.unexpected_lines(NO_DRIVER + CUINIT) == ""
+    assert _tf_startup.unexpected_lines(NOTICE_LINES[0] + CUINIT) == CUINIT
 
 
 def _run(code: str, **env) -> subprocess.CompletedProcess:

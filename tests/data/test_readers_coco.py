@@ -1,5 +1,7 @@
 """COCO JSON reader: polygons, RLE (compressed and not), crowd, class subsets, bad input."""
+import gc
 import json
+import re
 
 import numpy as np
 import pytest
@@ -336,3 +338,125 @@ def test_image_over_the_pixel_limit(tmp_path, monkeypatch):
     report = inspect_dataset(ds)
     assert [p.item for p in report.errors] == ["image 1", "image 2"]
     assert "over the limit of 1,100" in report.errors[0].message
+
+
+def test_link_leading_out_of_the_image_folder_names_file_and_image(tmp_path):
+    """Image paths are resolved once per folder; a link inside it that leads out is still
+    refused at open, naming the annotation file, the image and what to fix."""
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.png").write_bytes(b"x")
+    path = write_coco(tmp_path, annotations=[polygon_ann(1)])
+    (tmp_path / "img" / "leak.png").symlink_to(tmp_path / "outside" / "secret.png")
+    (tmp_path / "img" / "same.png").symlink_to(tmp_path / "img" / "b.png")
+    images = [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
+              {"id": 2, "file_name": "same.png", "width": 40, "height": 32},
+              {"id": 3, "file_name": "leak.png", "width": 40, "height": 32}]
+    path = write_coco(tmp_path, images=images, annotations=[polygon_ann(1)])
+    with pytest.raises(DatasetError, match=r"ann\.json: image 3 \(leak\.png\): 'leak\.png' "
+                                           r"points outside the dataset folder"):
+        load_coco(path, tmp_path / "img")
+    ds = load_coco(path, tmp_path / "img", strict=False)
+    assert [info["path"] for info in ds.image_info] == [
+        str((tmp_path / "img").resolve() / "a.jpg"), str((tmp_path / "img").resolve() / "b.png")]
+    assert [p.item for p in ds.problems] == ["image 3 (leak.png)"]
+
+
+@pytest.mark.parametrize("record, item, message", [
+    ([1, 2], "image record 1", "must be a JSON object"),
+    ({"file_name": "c.png", "width": 4, "height": 4}, "image record 1", "no 'id' key"),
+    ({"id": True, "file_name": "c.png", "width": 4, "height": 4}, "image record 1",
+     "'id' has the wrong type"),
+    ({"id": 2, "width": 4, "height": 4}, "image 2", "no 'file_name' key"),
+    ({"id": "2", "file_name": 5, "width": 4, "height": 4}, "image '2'", "wrong type"),
+    ({"id": 2, "file_name": "c.png", "height": 4}, "image 2 (c.png)", "no 'width' key"),
+    ({"id": 2, "file_name": "c.png", "width": 4.0, "height": 0}, "image 2 (c.png)",
+     "image size 4x0 is not between"),
+    ({"id": 2, "file_name": "c.png", "width": True, "height": 4}, "image 2 (c.png)",
+     "wrong type"),
+    ({"id": 2, "file_name": "c.png", "width": 40000, "height": 4}, "image 2 (c.png)",
+     "image size 40000x4"),
+    ({"id": 2, "file_name": "a\nb.png", "width": 4, "height": 4.5e300},
+     "image 2 ('a\\nb.png')", "beyond"),
+])
+def test_bad_image_records_name_the_item(tmp_path, record, item, message):
+    """The image checks run inline for the usual record; an unusual one is named as far as
+    it is valid (record number, then id, then file name)."""
+    images = [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}, record]
+    path = write_coco(tmp_path, images=images, annotations=[polygon_ann(1)])
+    with pytest.raises(DatasetError, match=f"ann.json: {re.escape(item)}: .*{message}"):
+        load_coco(path, tmp_path / "img")
+    ds = load_coco(path, tmp_path / "img", strict=False)
+    assert [i["id"] for i in ds.image_info] == [1] and len(ds.problems) == 1
+
+
+@pytest.mark.parametrize("points, message", [
+    ((float("nan"), 1.5, 5.5, 1.5, 5.5, 5.5), "NaN"),
+    ((3.5, 1.5, float("nan"), 1.5, 1.5, 5.5), "NaN"),  # min and max step over it
+    ((3.5, 1.5, 5.5, float("inf"), 1.5, 5.5), "NaN or infinite"),
+    ((3.5, 1.5, -float("inf"), 1.5, 1.5, 5.5), "NaN or infinite"),
+    ((3.5, 1.5, True, 1.5, 1.5, 5.5), "must be a number, got True"),
+    ((3.5, 1.5, "2", 1.5, 1.5, 5.5), "must be a number, got '2'"),
+    ((3.5, 1.5, None, 1.5, 1.5, 5.5), "must be a number, got None"),
+    ((3.5, 1.5, 5.5, 1.5, 1.5), "odd number"),
+    ((3.5, 1.5, 5.5, 1.5), "fewer than 3 points"),
+])
+def test_bad_polygons_inside_the_image(tmp_path, points, message):
+    """Polygons inside the image are kept as parsed; the checks of clip_polygon still apply."""
+    path = write_coco(tmp_path, annotations=[polygon_ann(1, points=points)])
+    with pytest.raises(DatasetError, match=rf"ann\.json: image 1 \(a\.jpg\), annotation 0 "
+                                           rf"\(id 1\): .*{message}"):
+        load_coco(path, tmp_path / "img")
+
+
+def test_polygon_values_are_kept_as_written(tmp_path):
+    """Float polygons inside the image keep the file's values exactly; integers become
+    floats; points outside are counted and the mask still equals pycocotools'."""
+    inside = [1.25, 2.5, 30.125, 1.0, 30.0, 20.75, 0.0, 48.0]
+    ints = [1, 1, 30, 1, 30, 20]
+    partly = [1.5, 1.5, 70.5, 1.5, 30.5, 20.5]
+    anns = [polygon_ann(1, points=inside), polygon_ann(2, points=ints),
+            polygon_ann(3, points=partly)]
+    path = write_coco(tmp_path, annotations=anns)
+    ds = load_coco(path, tmp_path / "img")
+    data = [inst.data for inst in ds.image_info[0]["instances"]]
+    assert data[0] == [inside] and data[1] == [[1.0, 1.0, 30.0, 1.0, 30.0, 20.0]]
+    assert all(type(v) is float for v in data[1][0]) and data[2] == [partly]
+    assert [p.message.split(" ")[0] for p in ds.problems] == ["1"]  # 1 point outside
+    coco = COCO(str(path))
+    masks, _ = ds.load_mask(0)
+    for k, ann in enumerate(coco.imgToAnns[1]):
+        np.testing.assert_array_equal(masks[..., k], coco.annToMask(ann).astype(bool))
+
+
+def test_annotation_ids_that_are_the_same_and_not(tmp_path):
+    """Ids are the same when their text is: 7 and "7"; not 7 and "07", " 7" or "7.0"."""
+    for first, second in [(7, "7"), ("abc", "abc"), ("-3", -3)]:
+        path = write_coco(tmp_path, annotations=[polygon_ann(first), polygon_ann(second)])
+        with pytest.raises(DatasetError, match="annotation 1 .*same id as annotation 0"):
+            load_coco(path, tmp_path / "img")
+    anns = [polygon_ann(7), polygon_ann("07"), polygon_ann(" 7"), polygon_ann("7.0"),
+            polygon_ann("1_0"), polygon_ann(10)]
+    ds = load_coco(write_coco(tmp_path, annotations=anns), tmp_path / "img")
+    assert len(ds.image_info[0]["instances"]) == 6
+    path = write_coco(tmp_path, annotations=[polygon_ann(1.5)])
+    with pytest.raises(DatasetError, match=r"annotation 0 \(id 1.5\): annotation 'id' must "
+                                           "be a number or a string, got float"):
+        load_coco(path, tmp_path / "img")
+
+
+def test_image_record_fields_and_the_collector(tmp_path):
+    """Other fields of an image record go into image_info, except the reader's own; the
+    garbage collector is on again after reading, also when the file is refused."""
+    images = [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48, "license": 3,
+               "coco_url": "http://x/a.jpg", "instances": "not ours", "path": "/elsewhere"}]
+    ds = load_coco(write_coco(tmp_path, images=images, annotations=[polygon_ann(1)]),
+                   tmp_path / "img")
+    info = ds.image_info[0]
+    assert info["license"] == 3 and info["coco_url"] == "http://x/a.jpg"
+    assert info["path"] == str((tmp_path / "img").resolve() / "a.jpg")
+    assert len(info["instances"]) == 1 and info["instances"][0].kind == "polygon"
+    assert gc.isenabled()
+    path = write_coco(tmp_path, annotations=[polygon_ann(1, image_id=9)])
+    with pytest.raises(DatasetError, match="not in 'images'"):
+        load_coco(path, tmp_path / "img")
+    assert gc.isenabled()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from . import portable
 from .boxes import clip_boxes, decode_deltas
 
 
@@ -27,8 +28,10 @@ def generate_proposals(object_scores: tf.Tensor, deltas: tf.Tensor, anchors: tf.
         b, s = args
         # padded to ``count`` with the number kept: TFLite's NMS always returns ``count``
         # indices (index 0 in the unused slots), so the rows past the kept ones are zeroed
+        # boxes clipped to nothing break TFLite's NMS: moved apart while exporting
+        nms_boxes = portable.separate_empty_boxes(b) if portable.enabled() else b
         keep, kept = tf.raw_ops.NonMaxSuppressionV4(
-            boxes=b, scores=s, max_output_size=count, iou_threshold=nms_threshold,
+            boxes=nms_boxes, scores=s, max_output_size=count, iou_threshold=nms_threshold,
             score_threshold=float("-inf"), pad_to_max_output_size=True)
         return tf.where((tf.range(count) < kept)[:, None], tf.gather(b, keep), 0.0)
 

@@ -145,13 +145,13 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
     twice), annotations of an image id not in ``images`` (saying when only the type differs).
 
     Polygons inside the image are kept as the parsed lists (not copied), RLE as the parsed
-    dicts; the cyclic garbage collector is paused while the file is read (see
-    ``files.gc_paused``). A file the size of COCO train2017 (118k images, 860k instances,
-    318 MB) opens in about 13 s on 2 cores, at a peak RSS of about 2.1 GB
+    dicts; the cyclic garbage collector is paused while the file is read and runs once at
+    the end (see ``files.gc_paused``). A file the size of COCO train2017 (118k images, 860k
+    instances, 318 MB) opens in about 13.5 s on 2 cores, at a peak RSS of about 2.1 GB
     (``benchmarks/bench_coco_scale.py --open-only``).
     """
     path = os.fspath(annotation_file)
-    with gc_paused():
+    with gc_paused(settle=True):
         return _load_coco(path, image_dir, class_names, keep_empty, strict, source,
                           max_image_pixels)
 

@@ -34,6 +34,9 @@ ORJSON_MAX_BYTES = 64 * 2 ** 20
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
+#: Young objects a settling pause must leave for a full collection to pay (see gc_paused).
+SETTLE_MIN_OBJECTS = 1_000_000
+
 _GC_LOCK = threading.Lock()
 _gc_pauses = 0  # callers inside gc_paused() now
 _gc_was_enabled = False
@@ -49,11 +52,13 @@ def gc_paused(settle: bool = False):
     and concurrent pauses are counted: the collector is enabled again, if it was enabled
     before the first, when the last one ends.
 
-    ``settle``: then run one full collection. Objects built while the collector was paused
-    are all young to it, so the first collections after the pause would walk all of them
-    three times (young, middle, then a full pass, because so many new objects survived:
-    about 12 s after opening train2017, in whatever ran next); one collection here moves
-    them to the oldest generation at once (about 5 s)."""
+    ``settle``: then run one full collection if the pause left more than
+    :data:`SETTLE_MIN_OBJECTS` new objects. Objects built while the collector was paused are
+    all young to it, so the first collections after the pause would walk all of them three
+    times (young, middle, then a full pass, because so many new objects survived: about 12 s
+    after opening train2017, in whatever ran next); one collection here moves them to the
+    oldest generation at once (about 5 s). For fewer objects the three walks cost less than
+    one full collection of a process with TensorFlow loaded (0.4-1 s), so none is run."""
     global _gc_pauses, _gc_was_enabled
     with _GC_LOCK:
         if _gc_pauses == 0:
@@ -68,7 +73,7 @@ def gc_paused(settle: bool = False):
             resume = _gc_pauses == 0 and _gc_was_enabled
             if resume:
                 gc.enable()
-        if resume and settle:
+        if resume and settle and gc.get_count()[0] > SETTLE_MIN_OBJECTS:
             gc.collect()
 
 

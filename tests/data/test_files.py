@@ -130,13 +130,16 @@ def test_gc_paused_restores_the_collector():
         gc.enable()
 
 
-def test_gc_paused_settles_with_one_full_collection():
-    """``settle=True`` ends the pause with one full collection (objects built inside are
-    then old: later young collections do not walk them three times over); without it, or
-    in an inner pause, none runs at the end."""
+def test_gc_paused_settles_with_one_full_collection(monkeypatch):
+    """``settle=True`` ends the pause with one full collection when it built more than
+    SETTLE_MIN_OBJECTS objects (they are then old: later young collections do not walk them
+    three times over); without it, in an inner pause, or after a small read, none runs."""
     import gc
 
+    from maskrcnn.data import files
     from maskrcnn.data.files import gc_paused
+
+    monkeypatch.setattr(files, "SETTLE_MIN_OBJECTS", 500)
 
     full = []
 
@@ -151,9 +154,14 @@ def test_gc_paused_settles_with_one_full_collection():
                 kept = [[float(i)] for i in range(1000)]
             assert full == [] and not gc.isenabled()
         assert full == [] and gc.isenabled()
+        gc.collect()  # young count back to zero
+        full.clear()
+        with gc_paused(settle=True):
+            kept += [[float(i)] for i in range(100)]  # under the threshold: no collection
+        assert full == []
         with gc_paused(settle=True):
             kept += [[float(i)] for i in range(1000)]
         assert len(full) == 1 and gc.isenabled()
     finally:
         gc.callbacks.remove(count)
-    assert len(kept) == 2000
+    assert len(kept) == 2100

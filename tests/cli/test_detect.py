@@ -96,13 +96,23 @@ def test_detect_writes_annotations_the_readers_take_back(fmt, trained_tiny, imag
         image_may = sum(bool((np.bincount(label(m, connectivity=2).ravel())[1:] >= MIN_AREA).any())
                         for m in detected)
         assert image_must <= masks.shape[-1] <= image_may, image["file_name"]
+        # what the polygons can hold of each detection: its 8-connected parts of MIN_AREA
+        # px or more (re-derived with scikit-image)
+        kept = []
+        for m in detected:
+            parts = label(m, connectivity=2)
+            sizes = np.bincount(parts.ravel())
+            kept.append(np.isin(parts, np.flatnonzero(sizes >= MIN_AREA)) & m)
         for k in range(masks.shape[-1]):
-            ious = [(masks[..., k] & m).sum() / (masks[..., k] | m).sum() for m in detected]
+            ious = [(masks[..., k] & m).sum() / max((masks[..., k] | m).sum(), 1) for m in kept]
             best = int(np.argmax(ious))
-            # the tiny model's masks are ragged blobs of a few to a few hundred pixels; this
-            # checks the wiring (which detection, which class), tests/data/test_writers.py the
-            # polygons' accuracy (IoU >= 0.95)
-            assert ious[best] >= 0.25
+            # the tiny model's masks are ragged blobs of a few to a few hundred pixels: this
+            # checks the wiring (which detection, which class); tests/data/test_writers.py
+            # the polygons' accuracy (IoU >= 0.95). Outlines of blobs of a few dozen pixels
+            # rasterise loosely, so the IoU is asked of the larger ones only.
+            assert ious[best] > 0
+            if masks[..., k].sum() >= 100:
+                assert ious[best] >= 0.4, (image["file_name"], k, ious[best])
             assert back.class_names[class_ids[k]] == names[found[best]["category_id"]]
         written += masks.shape[-1]
         must += image_must

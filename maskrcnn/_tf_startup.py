@@ -21,7 +21,8 @@ import re
 import sys
 import tempfile
 
-NOTICES = tuple(re.compile(p) for p in (
+NO_DRIVER = re.compile(r"Could not find cuda drivers on your machine, GPU will not be used")
+NOTICES = (NO_DRIVER,) + tuple(re.compile(p) for p in (
     r"All log messages before absl::InitializeLog\(\) is called are written to STDERR",
     r"oneDNN custom operations are on",
     r"Unable to register (cuDNN|cuFFT|cuBLAS) factory",
@@ -31,12 +32,9 @@ NOTICES = tuple(re.compile(p) for p in (
     r"To enable the following instructions: .* rebuild TensorFlow",
     r"To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`",
     r"oneDNN supports DT_UINT8 only on platforms with AVX-512",
-    r"Could not find cuda drivers on your machine, GPU will not be used",
 ))
 """Start-up lines that say nothing the user can act on (matched anywhere in a line)."""
 
-
-NO_DRIVER = NOTICES[-1]
 CUINIT_FAILED = re.compile(r"failed call to cuInit")
 """cuInit fails wherever no GPU driver is installed: a notice only beside :data:`NO_DRIVER`."""
 

@@ -116,6 +116,9 @@ class Config:
     # every ROI with its own probability and box; the ranked list COCO evaluation expects).
     DETECTION_CLASS_RULE = "argmax"
 
+    # Share of training images that get a random half of another training image's instances
+    # pasted onto them (Simple Copy-Paste, Ghiasi et al. 2021; maskrcnn/data/copy_paste.py).
+    COPY_PASTE = 0.0
     LEARNING_RATE = 0.001
     LEARNING_MOMENTUM = 0.9
     WEIGHT_DECAY = 0.0001
@@ -240,6 +243,7 @@ class Config:
         need(self.CHECKPOINTS_KEEP in ("all", "last_and_best"),
              f"CHECKPOINTS_KEEP must be 'all' or 'last_and_best', got {self.CHECKPOINTS_KEEP!r}")
         need(self.LOSS_LIMIT > 0, f"LOSS_LIMIT must be positive, got {self.LOSS_LIMIT}")
+        need(0 <= self.COPY_PASTE <= 1, f"COPY_PASTE must be in [0, 1], got {self.COPY_PASTE}")
         need(self.LEARNING_RATE > 0, f"LEARNING_RATE must be positive, got {self.LEARNING_RATE}")
         need(len(self.MINI_MASK_SHAPE) == 2 and min(self.MINI_MASK_SHAPE) >= 1,
              f"MINI_MASK_SHAPE must be (height, width), got {self.MINI_MASK_SHAPE}")

@@ -67,7 +67,19 @@ FROM_SCRATCH = {
     "IMAGE_RESIZE_MODE": "pad64",   # keep the aspect ratio: no square padding to compute on
     "LEARNING_RATE": 0.01,
     "STEPS_PER_EPOCH": 100,         # a checkpoint every 100 images
-    "RPN_HEAD_CHANNELS": 256,       # torchvision's RPN head (matterport's 512 costs more)
+    # Heads at half to a quarter of matterport's widths, fewer proposals and ROIs: a step at
+    # 768 x 576 takes 0.70 s instead of 1.44 s; in 20 minutes on kudzu 2.6 times the steps
+    # scored about the same (mask AP 2.3 against 2.1) and left room for the augmentations.
+    "TOP_DOWN_PYRAMID_SIZE": 128,
+    "RPN_HEAD_CHANNELS": 128,
+    "FPN_CLASSIF_FC_LAYERS_SIZE": 256,
+    "MASK_HEAD_CHANNELS": 128,
+    "PRE_NMS_LIMIT": 2000,
+    "POST_NMS_ROIS_TRAINING": 1000,
+    "TRAIN_ROIS_PER_IMAGE": 128,
+    # Half the images get a random half of another image's instances pasted on (Simple
+    # Copy-Paste): kudzu, 20 minutes, mask AP 4.1 against 2.9 without.
+    "COPY_PASTE": 0.5,
 }
 """Config fields of the from-scratch recipe; see :func:`from_scratch_settings`."""
 

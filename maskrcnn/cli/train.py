@@ -21,6 +21,8 @@ def config_from(args, dataset, from_scratch: bool = False):
     for item in args.set or []:
         key, _, value = item.partition("=")
         values[key.strip()] = json.loads(value)
+    if getattr(args, "lr", None):
+        values["LEARNING_RATE"] = args.lr  # printed with the config, as the run uses it
     if not args.no_suggest:
         from ..data.inspect import inspect_dataset, suggest_settings
         suggested = suggest_settings(inspect_dataset(dataset, max_images=SUGGEST_IMAGES))
@@ -73,8 +75,9 @@ def run(args) -> int:
     if not args.no_augment:
         from ..data.augmentation import default_augmentation
         augmentation = default_augmentation(seed=args.seed)
-        print("augmentation: flips, scale jitter, brightness and contrast (--no-augment: none)")
-    model.train(train_set, val_set, learning_rate=args.lr or config.LEARNING_RATE,
+        print("augmentation: flips, zoom and rotation, brightness, contrast and colour "
+              "(--no-augment: none)")
+    model.train(train_set, val_set, learning_rate=config.LEARNING_RATE,
                 epochs=epochs, layers=layers, augmentation=augmentation,
                 custom_callbacks=callbacks)
     print(f"checkpoint: {model.find_last()}")
@@ -102,7 +105,8 @@ def add_parser(subparsers):
                         help="stop before this much wall time is used, with a checkpoint; "
                              "warm-up and decay are planned over it (default: no limit)")
     parser.add_argument("--lr", type=float, default=None,
-                        help="learning rate (default: the config's LEARNING_RATE)")
+                        help="learning rate: the config's LEARNING_RATE (default: the config's; "
+                             "0.01 from scratch)")
     parser.add_argument("--name", default="custom",
                         help="the config's NAME (names the run folder), unless --config sets it")
     parser.add_argument("--config", default=None,
@@ -112,8 +116,8 @@ def add_parser(subparsers):
                              "(default: none)")
     parser.add_argument("--model-dir", default="logs", help="folder for checkpoints and logs")
     parser.add_argument("--no-augment", action="store_true",
-                        help="train without the default augmentation (flips, scale jitter, "
-                             "brightness and contrast: maskrcnn.data.augmentation)")
+                        help="train without the default augmentation (flips, zoom and rotation, "
+                             "brightness, contrast and colour: maskrcnn.data.augmentation)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the augmentation draws (default: a new draw each run)")
     parser.add_argument("--no-suggest", action="store_true",

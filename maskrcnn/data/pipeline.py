@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..errors import DatasetError
+from .copy_paste import paste_instances
 from .transforms import compose_image_meta, extract_bboxes, minimize_mask, resize_image, resize_mask
 
 # imgaug augmenters that move pixels, and so must be applied to masks too.
@@ -56,15 +57,9 @@ def _is_albumentations(obj) -> bool:
     return type(obj).__module__.split(".")[0] == "albumentations"
 
 
-def load_image_gt(dataset, config, image_id: int, augmentation=None,
-                  rng: np.random.Generator | None = None):
-    """One training sample.
-
-    Returns image (H, W, 3) uint8 (resized and padded), image_meta (META_SIZE,) float32,
-    class_ids (N,) int32, boxes (N, 4) int32 in padded-image pixels (y2, x2 exclusive), and
-    masks (h, w, N) bool: mini-masks when config.USE_MINI_MASK, else full size. Instances that
-    resizing or augmentation leave empty are dropped (they have nothing left to learn from).
-    """
+def _prepare(dataset, config, image_id: int, augmentation, rng):
+    """An image with its (H, W, N) masks and class ids, resized, padded and augmented, and
+    the original shape, window and scale."""
     image, masks, class_ids = dataset.load_image_and_masks(image_id)
     original_shape = image.shape
     image, window, scale, padding, crop = resize_image(
@@ -79,6 +74,31 @@ def load_image_gt(dataset, config, image_id: int, augmentation=None,
             raise DatasetError(f"{dataset.image_reference(image_id)}: the augmentation changed "
                                f"the image shape from {shape} to {image.shape}; use "
                                "shape-preserving transforms")
+    return image, masks, class_ids, original_shape, window, scale
+
+
+def load_image_gt(dataset, config, image_id: int, augmentation=None,
+                  rng: np.random.Generator | None = None):
+    """One training sample.
+
+    Returns image (H, W, 3) uint8 (resized and padded), image_meta (META_SIZE,) float32,
+    class_ids (N,) int32, boxes (N, 4) int32 in padded-image pixels (y2, x2 exclusive), and
+    masks (h, w, N) bool: mini-masks when config.USE_MINI_MASK, else full size. Instances that
+    resizing or augmentation leave empty are dropped (they have nothing left to learn from).
+    With ``config.COPY_PASTE`` > 0, that share of the samples also get instances of another
+    image pasted on (``maskrcnn.data.copy_paste``).
+    """
+    image, masks, class_ids, original_shape, window, scale = _prepare(
+        dataset, config, image_id, augmentation, rng)
+    paste = getattr(config, "COPY_PASTE", 0.0)
+    if paste > 0 and len(dataset.image_ids) > 1:
+        rng = rng or np.random.default_rng()
+        if rng.random() < paste:
+            others = [i for i in dataset.image_ids if i != image_id]
+            donor = _prepare(dataset, config, int(rng.choice(others)), augmentation, rng)
+            image, masks, class_ids = paste_instances(
+                image, masks, class_ids, donor[0], donor[1], donor[2], window, rng,
+                config.MAX_GT_INSTANCES)
     keep = masks.any(axis=(0, 1))
     masks, class_ids = masks[..., keep], class_ids[keep]
     if class_ids.shape[0] > config.MAX_GT_INSTANCES:

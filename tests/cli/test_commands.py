@@ -90,5 +90,7 @@ def test_train_from_scratch_takes_the_recipe_unless_told(capsys):
         assert getattr(config, field) == FROM_SCRATCH[field], field
     assert config.TRAIN_BN and config.BOX_CONVENTION == "aligned"
     assert "from-scratch recipe" in capsys.readouterr().out
-    args.set = None
+    args.lr = 0.003  # --lr is the config's LEARNING_RATE, over the recipe's
+    assert config_from(args, data, from_scratch=True).LEARNING_RATE == 0.003
+    args.set, args.lr = None, None
     assert config_from(args, data, from_scratch=False).BACKBONE == "resnet101"  # fine-tuning

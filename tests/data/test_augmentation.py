@@ -17,8 +17,8 @@ def test_default_augmentation_moves_masks_with_pixels():
         assert out_image.shape == image.shape and out_masks.shape == masks.shape
         assert out_image.dtype == np.uint8
         inside = out_masks[..., 0].astype(bool)
-        assert inside.sum() > 100  # the object survives (scale jitter within 0.8-1.25)
+        assert inside.sum() > 80  # the object survives (300 px, zoom at least 0.6: 108)
         # under the moved mask the pixels are the object's (brightness may change them)
         assert out_image[inside].mean() > 3 * max(1.0, out_image[~inside].mean())
         seen_moved += not np.array_equal(inside, masks[..., 0])
-    assert seen_moved >= 10  # flips and zoom happen about as often as drawn (p = 0.5 each)
+    assert seen_moved >= 10  # flips and zoom happen about as often as drawn (p >= 0.5 each)

@@ -12,7 +12,8 @@ time (issue 20; not part of CI).
 2. torchvision: ``maskrcnn_resnet50_fpn``'s design with a ResNet-18-FPN backbone from scratch
    (trainable batch norm), the same image size, anchor sizes, augmentation, learning-rate
    plan (warm-up over 5 %, tenfold drop at 80 %), gradient clipping (norm 5) and detections
-   per image (not ours' copy-paste: torchvision has none), in its own process, trained until T has passed since that process started.
+   per image (not ours' copy-paste: torchvision has none), in its own process, trained
+   until T has passed since that process started.
 3. Both scored on the val split by the same code (``maskrcnn.evaluation.evaluate_model``:
    COCO mask and box AP on the ranked list down to score 0.05, VOC mAP@0.5), with counts per
    image at score >= ``--count-score``; and ours at each checkpoint for the curve of mask AP

@@ -94,8 +94,10 @@ def load_image_gt(dataset, config, image_id: int, augmentation=None,
     if paste > 0 and len(dataset.image_ids) > 1:
         rng = rng or np.random.default_rng()
         if rng.random() < paste:
-            others = [i for i in dataset.image_ids if i != image_id]
-            donor = _prepare(dataset, config, int(rng.choice(others)), augmentation, rng)
+            ids = dataset.image_ids  # another image, uniformly: the last stands in for this one
+            donor_id = int(ids[rng.integers(len(ids) - 1)])
+            donor_id = int(ids[-1]) if donor_id == image_id else donor_id
+            donor = _prepare(dataset, config, donor_id, augmentation, rng)
             image, masks, class_ids = paste_instances(
                 image, masks, class_ids, donor[0], donor[1], donor[2], window, rng,
                 config.MAX_GT_INSTANCES)

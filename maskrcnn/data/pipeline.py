@@ -78,7 +78,7 @@ def _prepare(dataset, config, image_id: int, augmentation, rng):
 
 
 def load_image_gt(dataset, config, image_id: int, augmentation=None,
-                  rng: np.random.Generator | None = None):
+                  rng: np.random.Generator | None = None, copy_paste: bool = True):
     """One training sample.
 
     Returns image (H, W, 3) uint8 (resized and padded), image_meta (META_SIZE,) float32,
@@ -86,11 +86,11 @@ def load_image_gt(dataset, config, image_id: int, augmentation=None,
     masks (h, w, N) bool: mini-masks when config.USE_MINI_MASK, else full size. Instances that
     resizing or augmentation leave empty are dropped (they have nothing left to learn from).
     With ``config.COPY_PASTE`` > 0, that share of the samples also get instances of another
-    image pasted on (``maskrcnn.data.copy_paste``).
+    image pasted on (``maskrcnn.data.copy_paste``), unless ``copy_paste`` is False.
     """
     image, masks, class_ids, original_shape, window, scale = _prepare(
         dataset, config, image_id, augmentation, rng)
-    paste = getattr(config, "COPY_PASTE", 0.0)
+    paste = getattr(config, "COPY_PASTE", 0.0) if copy_paste else 0.0
     if paste > 0 and len(dataset.image_ids) > 1:
         rng = rng or np.random.default_rng()
         if rng.random() < paste:

@@ -187,13 +187,13 @@ def inspect_image(model, image: np.ndarray, layers=(), window=None) -> Inspectio
 
 # ---------------------------------------------------------------------- ground truth, targets
 def ground_truth(dataset, config, image_id: int) -> dict:
-    """One image of ``dataset`` as training sees it (no augmentation, no copy-paste):
+    """One image of ``dataset`` as training sees it (no augmentation, crop or copy-paste):
     ``image`` molded uint8, ``window`` (4,) normalised (the part that holds the image:
     :func:`inspect_image`'s), ``class_ids`` (G,), ``boxes`` (G, 4) pixels of the molded image,
     ``norm_boxes`` (G, 4) normalised, ``masks`` (h, w, G) bool (mini-masks when
     USE_MINI_MASK)."""
     image, meta, class_ids, boxes, masks = load_image_gt(dataset, config, image_id,
-                                                         copy_paste=False)
+                                                         training=False)
     h, w = image.shape[:2]
     norm = normalize_boxes(boxes.astype(np.float64), h, w,
                            config.BOX_CONVENTION).astype(np.float32)

@@ -77,9 +77,13 @@ FROM_SCRATCH = {
     "PRE_NMS_LIMIT": 2000,
     "POST_NMS_ROIS_TRAINING": 1000,
     "TRAIN_ROIS_PER_IMAGE": 128,
-    # Half the images get a random half of another image's instances pasted on (Simple
-    # Copy-Paste): kudzu, 20 minutes, mask AP 4.1 against 2.9 without.
-    "COPY_PASTE": 0.5,
+    # Every image gets a random half of another image's instances pasted on (Simple
+    # Copy-Paste): kudzu, 20 minutes, mask AP 4.3 (all images) and 4.1 (half) against 2.9
+    # without; with the crops below 6.2 (all) and 5.4 (half).
+    "COPY_PASTE": 1.0,
+    # Steps on random 384 px squares of the image at detection's scale: 0.43 s a step
+    # instead of 0.70 on kudzu's 768 x 576 photos, and mask AP 5.4 against 4.1 in 20 minutes.
+    "TRAIN_CROP": 384,
 }
 """Config fields of the from-scratch recipe; see :func:`from_scratch_settings`."""
 

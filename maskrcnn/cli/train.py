@@ -18,9 +18,7 @@ def config_from(args, dataset, from_scratch: bool = False):
             values = json.load(f)
     values.setdefault("NAME", args.name)
     values["NUM_CLASSES"] = dataset.num_classes
-    for item in args.set or []:
-        key, _, value = item.partition("=")
-        values[key.strip()] = json.loads(value)
+    values.update(parse_set(args.set or []))
     if getattr(args, "lr", None):
         values["LEARNING_RATE"] = args.lr  # printed with the config, as the run uses it
     if not args.no_suggest:
@@ -39,6 +37,23 @@ def config_from(args, dataset, from_scratch: bool = False):
                   + ", ".join(f"{k}={v}" for k, v in taken.items()))
         values.update(taken)
     return Config.from_dict(values)
+
+
+def parse_set(items) -> dict:
+    """``--set FIELD=VALUE`` items as config fields: VALUE is read as JSON (numbers, lists,
+    true/false, quoted strings), and taken as the plain string where it is not JSON
+    (``--set IMAGE_RESIZE_MODE=crop``)."""
+    from ..errors import ConfigError
+    fields = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: give FIELD=VALUE, e.g. --set IMAGES_PER_GPU=1")
+        try:
+            fields[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            fields[key.strip()] = value.strip()
+    return fields
 
 
 SUGGEST_IMAGES = 200  # images looked at to suggest sizes, anchors and instance counts
@@ -111,8 +126,9 @@ def add_parser(subparsers):
                         help="the config's NAME (names the run folder), unless --config sets it")
     parser.add_argument("--config", default=None,
                         help="JSON file of config fields (default: none)")
-    parser.add_argument("--set", action="append", metavar="FIELD=JSON",
-                        help="a config field, e.g. --set IMAGES_PER_GPU=1; repeatable "
+    parser.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                        help="a config field, e.g. --set IMAGES_PER_GPU=1 or --set "
+                             "IMAGE_RESIZE_MODE=crop (JSON, else a string); repeatable "
                              "(default: none)")
     parser.add_argument("--model-dir", default="logs", help="folder for checkpoints and logs")
     parser.add_argument("--no-augment", action="store_true",

@@ -185,8 +185,11 @@ def suggest_settings(report: InspectReport, max_dim_limit: int = 1024) -> dict:
     - IMAGE_MIN_DIM / IMAGE_MAX_DIM: the median image at its own size (sides rounded up to
       multiples of 64), the long side at most ``max_dim_limit``; small objects suffer most
       from downscaling.
-    - RPN_ANCHOR_SCALES: five doubling sides, the smallest the power of two at or below the
-      10th-percentile object side once resized (at least 4 px, at most matterport's 32).
+    - RPN_ANCHOR_SCALES: five sides in geometric steps, the smallest the power of two at or
+      below the 10th-percentile object side once resized (at least 4 px, at most
+      matterport's 32), the steps doubling, or wider (at most 3x) where that leaves the
+      largest object above the fifth side: kudzu's insects are 5 to 250 px across, and with
+      anchors of 4-64 px the close-ups came out as a dozen fragments.
     - MAX_GT_INSTANCES: the most instances in an image; DETECTION_MAX_INSTANCES: that with
       a quarter more room, at least 100.
     """
@@ -198,9 +201,10 @@ def suggest_settings(report: InspectReport, max_dim_limit: int = 1024) -> dict:
     sides = np.asarray(report.box_sides or [32.0]) * scale
     smallest = int(2 ** np.floor(np.log2(max(4.0, np.percentile(sides, 10)))))
     smallest = min(smallest, 32)
+    step = float(np.clip((np.max(sides) / smallest) ** 0.25, 2.0, 3.0))
     most = max([1] + list(report.instances_per_image.values()))
     return {"IMAGE_MIN_DIM": min_dim, "IMAGE_MAX_DIM": max_dim,
-            "RPN_ANCHOR_SCALES": [smallest * 2 ** i for i in range(5)],
+            "RPN_ANCHOR_SCALES": [int(round(smallest * step ** i)) for i in range(5)],
             "MAX_GT_INSTANCES": int(most),
             "DETECTION_MAX_INSTANCES": int(max(100, 10 * np.ceil(1.25 * most / 10)))}
 

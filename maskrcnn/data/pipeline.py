@@ -16,7 +16,14 @@ import numpy as np
 
 from ..errors import DatasetError
 from .copy_paste import paste_instances
-from .transforms import compose_image_meta, extract_bboxes, minimize_mask, resize_image, resize_mask
+from .transforms import (
+    compose_image_meta,
+    extract_bboxes,
+    minimize_mask,
+    random_crop,
+    resize_image,
+    resize_mask,
+)
 
 # imgaug augmenters that move pixels, and so must be applied to masks too.
 IMGAUG_GEOMETRIC = {"Sequential", "SomeOf", "OneOf", "Sometimes", "Fliplr", "Flipud", "CropAndPad",
@@ -57,9 +64,10 @@ def _is_albumentations(obj) -> bool:
     return type(obj).__module__.split(".")[0] == "albumentations"
 
 
-def _prepare(dataset, config, image_id: int, augmentation, rng):
-    """An image with its (H, W, N) masks and class ids, resized, padded and augmented, and
-    the original shape, window and scale."""
+def _prepare(dataset, config, image_id: int, augmentation, rng, training: bool):
+    """An image with its (H, W, N) masks and class ids, resized, padded, cut to a random
+    ``config.TRAIN_CROP`` square (``training`` only) and augmented, and the original shape,
+    window and scale."""
     image, masks, class_ids = dataset.load_image_and_masks(image_id)
     original_shape = image.shape
     image, window, scale, padding, crop = resize_image(
@@ -67,6 +75,10 @@ def _prepare(dataset, config, image_id: int, augmentation, rng):
         min_scale=config.IMAGE_MIN_SCALE, mode=config.IMAGE_RESIZE_MODE, rng=rng,
         convention=config.BOX_CONVENTION)
     masks = resize_mask(masks, scale, padding, crop)
+    side = getattr(config, "TRAIN_CROP", 0)
+    if training and side:
+        rng = rng or np.random.default_rng()
+        image, masks, window = random_crop(image, masks, window, side, rng)
     if augmentation is not None:
         shape = image.shape
         image, masks = augment(augmentation, image, masks)
@@ -78,26 +90,28 @@ def _prepare(dataset, config, image_id: int, augmentation, rng):
 
 
 def load_image_gt(dataset, config, image_id: int, augmentation=None,
-                  rng: np.random.Generator | None = None, copy_paste: bool = True):
+                  rng: np.random.Generator | None = None, training: bool = True):
     """One training sample.
 
     Returns image (H, W, 3) uint8 (resized and padded), image_meta (META_SIZE,) float32,
     class_ids (N,) int32, boxes (N, 4) int32 in padded-image pixels (y2, x2 exclusive), and
     masks (h, w, N) bool: mini-masks when config.USE_MINI_MASK, else full size. Instances that
     resizing or augmentation leave empty are dropped (they have nothing left to learn from).
-    With ``config.COPY_PASTE`` > 0, that share of the samples also get instances of another
-    image pasted on (``maskrcnn.data.copy_paste``), unless ``copy_paste`` is False.
+    Two random transforms run in ``training`` only (False: the image as detection molds
+    it): with ``config.TRAIN_CROP``, a random square of that side is cut from the resized
+    image, and with ``config.COPY_PASTE`` > 0, that share of the samples get instances of
+    another image pasted on (``maskrcnn.data.copy_paste``).
     """
     image, masks, class_ids, original_shape, window, scale = _prepare(
-        dataset, config, image_id, augmentation, rng)
-    paste = getattr(config, "COPY_PASTE", 0.0) if copy_paste else 0.0
+        dataset, config, image_id, augmentation, rng, training)
+    paste = getattr(config, "COPY_PASTE", 0.0) if training else 0.0
     if paste > 0 and len(dataset.image_ids) > 1:
         rng = rng or np.random.default_rng()
         if rng.random() < paste:
             ids = dataset.image_ids  # another image, uniformly: the last stands in for this one
             donor_id = int(ids[rng.integers(len(ids) - 1)])
             donor_id = int(ids[-1]) if donor_id == image_id else donor_id
-            donor = _prepare(dataset, config, donor_id, augmentation, rng)
+            donor = _prepare(dataset, config, donor_id, augmentation, rng, training)
             image, masks, class_ids = paste_instances(
                 image, masks, class_ids, donor[0], donor[1], donor[2], window, rng,
                 config.MAX_GT_INSTANCES)
@@ -234,7 +248,8 @@ def make_training_dataset(dataset, config, shuffle: bool = True, augmentation=No
     if limit is not None and getattr(dataset, "max_image_pixels", None) is None:
         dataset.max_image_pixels = int(limit)  # images over it are refused before decoding
     loader = BatchLoader(dataset, config, shuffle, augmentation, repeat, seed, shard=shard)
-    fixed = config.IMAGE_RESIZE_MODE in ("square", "crop")
+    fixed = config.IMAGE_RESIZE_MODE == "crop" or (
+        config.IMAGE_RESIZE_MODE == "square" and not getattr(config, "TRAIN_CROP", 0))
     hw = [int(v) for v in config.IMAGE_SHAPE[:2]] if fixed else [None, None]
     mask_hw = (list(config.MINI_MASK_SHAPE) if config.USE_MINI_MASK else hw)
     signature = {

@@ -120,6 +120,29 @@ def resize_mask(mask: np.ndarray, scale: float, padding, crop=None) -> np.ndarra
     return np.pad(mask, padding[: mask.ndim])
 
 
+def random_crop(image: np.ndarray, masks: np.ndarray, window, side: int,
+                rng: np.random.Generator):
+    """A random ``side`` x ``side`` part of a resized, padded (H, W, 3) image and its
+    (H, W, N) masks; a dimension of ``side`` or less is kept whole. ``window`` (y1, x1, y2,
+    x2) is where the image lies in the padded frame; the crop's offset is drawn so the crop
+    lies on the image where it can. Returns (image, masks, window), the window now of the
+    crop (empty, y2 <= y1 or x2 <= x1, when the crop holds only padding)."""
+    starts = []
+    for axis in (0, 1):
+        length, low, high = image.shape[axis], window[axis], window[axis + 2]
+        if length <= side:
+            starts.append(0)
+            continue
+        first = min(max(0, low), length - side)  # the crop on the image where it fits
+        last = max(first, min(high - side, length - side))
+        starts.append(int(rng.integers(first, last + 1)))
+    y, x = starts
+    h, w = min(side, image.shape[0]), min(side, image.shape[1])
+    window = (max(window[0] - y, 0), max(window[1] - x, 0),
+              min(window[2] - y, h), min(window[3] - x, w))
+    return image[y:y + h, x:x + w], masks[y:y + h, x:x + w], window
+
+
 def extract_bboxes(mask: np.ndarray) -> np.ndarray:
     """(H, W, N) masks -> (N, 4) int32 boxes (y1, x1, y2, x2), y2/x2 exclusive; zeros for
     empty masks."""

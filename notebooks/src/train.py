@@ -133,6 +133,18 @@ if INIT_WITH in ("coco", "imagenet") and not ALLOW_DOWNLOAD:
               "training from scratch")
         INIT_WITH = None
 
+if INIT_WITH is None and DATASET != "shapes" and not SMOKE:
+    # From random weights, the recipe that `maskrcnn train` uses without --weights
+    # (maskrcnn.presets.FROM_SCRATCH: ResNet-18, trained batch norms, narrow heads, crops,
+    # copy-paste); the README's "Training from scratch" gives the measurements behind it.
+    from maskrcnn.presets import from_scratch_settings
+
+    recipe = from_scratch_settings()
+    for field, value in recipe.items():
+        setattr(config, field, value)
+    config.validate()
+    print("from scratch, the recipe replaces:", ", ".join(f"{k}={v}" for k, v in recipe.items()))
+
 model = MaskRCNN(mode="training", config=config, model_dir=str(MODEL_DIR))
 if INIT_WITH is not None:
     model.init_weights(INIT_WITH)
@@ -157,16 +169,17 @@ else:
 # ## Augmentation
 #
 # An albumentations transform is applied to each training image and its masks
-# together. Keep to transforms that preserve the image size (flips, small affine
-# changes, colour): the images are already resized and padded by then.
+# together. Keep to transforms that preserve the image size (flips, affine changes,
+# colour): the images are already resized and padded by then. `default_augmentation()`
+# is what `maskrcnn train` uses: flips both ways, zoom 0.6-1.6 with rotation within 30
+# degrees, brightness, contrast, hue and saturation. For street scenes, where up is up,
+# write your own, e.g. `A.Compose([A.HorizontalFlip(p=0.5), A.RandomBrightnessContrast()])`
+# with `import albumentations as A`.
 
 # %%
-import albumentations as A
+from maskrcnn.data.augmentation import default_augmentation
 
-augmentation = A.Compose([
-    A.HorizontalFlip(p=0.5),
-    A.RandomBrightnessContrast(p=0.3),
-])
+augmentation = default_augmentation()
 
 # %% [markdown]
 # ## Training: heads first, then deeper layers

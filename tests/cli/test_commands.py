@@ -94,3 +94,19 @@ def test_train_from_scratch_takes_the_recipe_unless_told(capsys):
     assert config_from(args, data, from_scratch=True).LEARNING_RATE == 0.003
     args.set, args.lr = None, None
     assert config_from(args, data, from_scratch=False).BACKBONE == "resnet101"  # fine-tuning
+
+
+def test_train_set_reads_json_and_takes_other_values_as_strings():
+    import pytest
+
+    from maskrcnn.cli.train import parse_set
+    from maskrcnn.errors import ConfigError
+    fields = parse_set(["IMAGE_RESIZE_MODE=crop", 'BACKBONE="small"', "IMAGE_MIN_DIM=384",
+                        "RPN_ANCHOR_SCALES=[4, 8, 16, 32, 64]", "TRAIN_BN=false",
+                        " COPY_PASTE = 0.5"])
+    assert fields == {"IMAGE_RESIZE_MODE": "crop", "BACKBONE": "small", "IMAGE_MIN_DIM": 384,
+                      "RPN_ANCHOR_SCALES": [4, 8, 16, 32, 64], "TRAIN_BN": False,
+                      "COPY_PASTE": 0.5}
+    for bad in ("IMAGE_MIN_DIM", "=3"):
+        with pytest.raises(ConfigError, match="FIELD=VALUE"):
+            parse_set([bad])

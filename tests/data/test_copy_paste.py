@@ -80,5 +80,5 @@ def test_pipeline_pastes_another_images_pixels_and_masks(share):
             assert class_ids[k] == donor["class_ids"][i]
     assert (pasted_any > 0) == (share > 0)
     assert SIDE == image.shape[0]
-    plain = load_image_gt(data, cfg, 0, rng=np.random.default_rng(0), copy_paste=False)
+    plain = load_image_gt(data, cfg, 0, rng=np.random.default_rng(0), training=False)
     np.testing.assert_array_equal(plain[4], data.image_info[0]["masks"])  # as the data holds it

@@ -127,6 +127,7 @@ def test_sizes_and_suggested_settings():
     np.testing.assert_allclose(sorted(report.box_sides), sorted(sides.round(1)))
     most = max(len(b) for b in boxes)
     smallest = 2 ** int(np.floor(np.log2(max(4, np.percentile(sides, 10)))))
+    assert sides.max() <= 16 * smallest  # doubling steps reach the largest shape
     assert suggest_settings(report) == {
         "IMAGE_MIN_DIM": 128, "IMAGE_MAX_DIM": 192,
         "RPN_ANCHOR_SCALES": [min(smallest, 32) * 2 ** i for i in range(5)],
@@ -134,10 +135,15 @@ def test_sizes_and_suggested_settings():
     # Large photos are capped at 1024 and their object sides scaled with them.
     report.image_sizes, report.box_sides = [(3000, 4000)] * 3, [40.0, 80.0, 800.0]
     report.instances_per_image = {"a": 150}
+    # sides 10.2, 20.5, 204.8 px once resized: the smallest anchor 8 px, steps of
+    # (204.8 / 8) ** (1 / 4) = 2.25 so that the fifth anchor is the largest object's side
     assert suggest_settings(report) == {
-        "IMAGE_MIN_DIM": 768, "IMAGE_MAX_DIM": 1024, "RPN_ANCHOR_SCALES": [8, 16, 32, 64, 128],
+        "IMAGE_MIN_DIM": 768, "IMAGE_MAX_DIM": 1024, "RPN_ANCHOR_SCALES": [8, 18, 40, 91, 205],
         "MAX_GT_INSTANCES": 150, "DETECTION_MAX_INSTANCES": 190}
     assert "suggested config: IMAGE_MIN_DIM=768" in report.summary()
+    # steps at most 3x: objects of 4 to 1000 px get anchors of 4 to 324 px
+    report.image_sizes, report.box_sides = [(1024, 1024)] * 3, [4.0] * 9 + [1000.0]
+    assert suggest_settings(report)["RPN_ANCHOR_SCALES"] == [4, 12, 36, 108, 324]
 
 
 def smooth_picture(seed, size=(64, 48)):

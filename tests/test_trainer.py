@@ -56,11 +56,18 @@ def test_save_load_gives_identical_detections(trained_tiny, tmp_path):
     after = other.detect(images)
     for a, b in zip(before, after):
         # Two traces of one graph (other static shapes) round by a few ulps: scores may
-        # differ by 1e-6, a box edge may round the other way.
-        np.testing.assert_array_equal(a["class_ids"], b["class_ids"])
-        np.testing.assert_allclose(a["scores"], b["scores"], rtol=0, atol=1e-5)
-        np.testing.assert_allclose(a["rois"], b["rois"], rtol=0, atol=1)
-        assert np.mean(a["masks"] != b["masks"]) < 1e-3
+        # differ by 1e-6 (near-equal scores may swap ranks), a box edge may round the other
+        # way. So each detection is paired with one of the same class, score and box.
+        assert len(a["scores"]) == len(b["scores"])
+        free = list(range(len(b["scores"])))
+        for i in range(len(a["scores"])):
+            same = [j for j in free if b["class_ids"][j] == a["class_ids"][i]
+                    and abs(b["scores"][j] - a["scores"][i]) <= 1e-5
+                    and np.abs(b["rois"][j] - a["rois"][i]).max() <= 1]
+            assert same, (i, a["class_ids"][i], a["scores"][i], a["rois"][i])
+            j = same[0]
+            free.remove(j)
+            assert np.mean(a["masks"][..., i] != b["masks"][..., j]) < 1e-3
     assert other.class_names == model.class_names
 
 

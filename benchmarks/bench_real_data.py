@@ -154,7 +154,8 @@ def build_torchvision(num_classes: int, min_size: int, max_size: int, anchor_siz
 
     backbone = resnet_fpn_backbone(backbone_name="resnet18", weights=None,
                                    trainable_layers=5, norm_layer=nn.BatchNorm2d)
-    anchors = AnchorGenerator(tuple((s,) for s in anchor_sizes), ((0.5, 1.0, 2.0),) * 5)
+    sizes = tuple(tuple(s) if isinstance(s, (list, tuple)) else (s,) for s in anchor_sizes)
+    anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
     return MaskRCNN(backbone, num_classes=num_classes, min_size=min_size, max_size=max_size,
                     rpn_anchor_generator=anchors, box_detections_per_img=detections,
                     box_score_thresh=0.05)

@@ -54,7 +54,8 @@ class Config:
 
     NUM_CLASSES = 1  # background included
 
-    # Anchors: side length in pixels of the square anchor on each level, and aspect ratios.
+    # Anchors: side length in pixels of the square anchor on each level (or a list of sides,
+    # as many on every level), and aspect ratios (width / height).
     RPN_ANCHOR_SCALES = (32, 64, 128, 256, 512)
     RPN_ANCHOR_RATIOS = [0.5, 1, 2]
     RPN_ANCHOR_STRIDE = 1
@@ -224,6 +225,11 @@ class Config:
         need(len(self.RPN_ANCHOR_SCALES) == len(self.BACKBONE_STRIDES),
              f"RPN_ANCHOR_SCALES needs one scale per pyramid level "
              f"({len(self.BACKBONE_STRIDES)}), got {len(self.RPN_ANCHOR_SCALES)}")
+        sides = [np.ravel(entry) for entry in self.RPN_ANCHOR_SCALES]
+        need(all(len(s) == len(sides[0]) >= 1 and np.all(s > 0) for s in sides),
+             "RPN_ANCHOR_SCALES: each level's entry must be a positive side in pixels, or a "
+             "list of sides of the same length on every level (the RPN head is shared), got "
+             f"{list(self.RPN_ANCHOR_SCALES)}")
         need(len(self.RPN_ANCHOR_RATIOS) >= 1 and all(r > 0 for r in self.RPN_ANCHOR_RATIOS),
              f"RPN_ANCHOR_RATIOS must be positive numbers, got {self.RPN_ANCHOR_RATIOS}")
         need(len(np.ravel(self.MEAN_PIXEL)) == self.IMAGE_CHANNEL_COUNT,

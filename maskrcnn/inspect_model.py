@@ -28,6 +28,7 @@ import tensorflow as tf
 from .data.pipeline import load_image_gt
 from .data.transforms import parse_image_meta
 from .evaluation.voc import compute_overlaps
+from .modeling.anchors import anchors_per_location
 from .modeling.boxes import clip_boxes, decode_deltas
 from .modeling.conventions import denormalize_boxes, normalize_boxes
 from .modeling.detection import refine_detections
@@ -94,9 +95,9 @@ def mold(config, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def anchor_level_index(config, image_shape) -> np.ndarray:
     """(A,) int: the pyramid level (0 for P2) of each anchor of ``pyramid_anchors``."""
     h, w = int(image_shape[0]), int(image_shape[1])
-    step, ratios = config.RPN_ANCHOR_STRIDE, len(config.RPN_ANCHOR_RATIOS)
+    step, per_cell = config.RPN_ANCHOR_STRIDE, anchors_per_location(config)
     counts = [len(range(0, int(np.ceil(h / s)), step)) * len(range(0, int(np.ceil(w / s)), step))
-              * ratios for s in config.BACKBONE_STRIDES]
+              * per_cell for s in config.BACKBONE_STRIDES]
     return np.repeat(np.arange(len(counts)), counts)
 
 

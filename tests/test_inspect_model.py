@@ -182,3 +182,21 @@ def test_figures(setup):
     assert len(figures[0].axes) == len(config.BACKBONE_STRIDES)
     assert sum(ax.axison for ax in figures[-1].axes) == 6  # the rest of the grid is off
     assert mp.display_mask_grid(np.zeros((0, 28, 28))) is not None
+
+
+def test_two_anchor_sides_a_level_run_through_the_network():
+    """RPN_ANCHOR_SCALES with a list of sides a level: the network's RPN scores one output
+    per anchor (6 a cell: 2 sides x 3 ratios), levels counted as the numpy anchors."""
+    from conftest import TinyConfig
+
+    config = TinyConfig()
+    config.RPN_ANCHOR_SCALES = [[8, 11], [16, 22], [32, 45], [64, 90], [128, 181]]
+    network = MaskRCNNNetwork(config)
+    gt = im.ground_truth(ShapesDataset(1, 64, 64, seed=4), config, 0)
+    parts = im.inspect_image(network, gt["image"], window=gt["window"])
+    assert parts.rpn_scores.shape == (len(parts.anchors),)
+    assert np.bincount(parts.anchor_levels).tolist() == [
+        (64 // s) ** 2 * 6 if s < 64 else 6 for s in config.BACKBONE_STRIDES]
+    px = parts.to_pixels(parts.anchors[:6], config.BOX_CONVENTION)
+    sides = np.sqrt((px[:, 2] - px[:, 0]) * (px[:, 3] - px[:, 1]))
+    np.testing.assert_allclose(sides, [8, 8, 8, 11, 11, 11], rtol=1e-4)

@@ -1,9 +1,12 @@
-"""Anchors: a grid of boxes of one scale and several aspect ratios on each pyramid level.
+"""Anchors: a grid of boxes of one or more sides and several aspect ratios on each pyramid
+level.
 
 Matterport's layout: for level i, anchors of side ``scales[i]`` pixels (area scale**2) and
 each ratio (width / height), centred on every ``anchor_stride``-th cell of a feature map of
 stride ``strides[i]``, centres at cell * stride (not cell centres); levels concatenated P2..P6,
-within a level ordered by (row, column, ratio).
+within a level ordered by (row, column, ratio). A level may also have several sides
+(``RPN_ANCHOR_SCALES`` entry a list, as detectron2's ANCHOR_GENERATOR.SIZES): then ordered by
+(row, column, side, ratio), every level with the same number of sides.
 """
 from __future__ import annotations
 
@@ -12,12 +15,23 @@ import numpy as np
 from .conventions import normalize_boxes
 
 
-def level_anchors(scale: float, ratios, feature_shape, feature_stride: int,
+def level_sizes(config) -> list[list[float]]:
+    """Anchor sides per pyramid level: ``RPN_ANCHOR_SCALES`` with each number made a list."""
+    return [[float(v) for v in np.ravel(entry)] for entry in config.RPN_ANCHOR_SCALES]
+
+
+def cell_shapes(sides, ratios) -> tuple[np.ndarray, np.ndarray]:
+    """Heights and widths (k,) float64 of the anchors of one cell, ordered (side, ratio)."""
+    sides = np.asarray(sides, dtype=np.float64).reshape(-1, 1)
+    ratios = np.asarray(ratios, dtype=np.float64).reshape(1, -1)
+    return (sides / np.sqrt(ratios)).ravel(), (sides * np.sqrt(ratios)).ravel()
+
+
+def level_anchors(scale, ratios, feature_shape, feature_stride: int,
                   anchor_stride: int = 1, dtype=np.float32) -> np.ndarray:
-    """(rows * cols * len(ratios), 4) pixel boxes (y1, x1, y2, x2) for one level."""
-    ratios = np.asarray(ratios, dtype=np.float64)
-    heights = scale / np.sqrt(ratios)
-    widths = scale * np.sqrt(ratios)
+    """(rows * cols * k, 4) pixel boxes (y1, x1, y2, x2) for one level; ``scale`` one side or
+    a list of sides, k = sides * ratios."""
+    heights, widths = cell_shapes(scale, ratios)
     ys = np.arange(0, feature_shape[0], anchor_stride) * feature_stride
     xs = np.arange(0, feature_shape[1], anchor_stride) * feature_stride
     cy, cx = np.meshgrid(ys, xs, indexing="ij")
@@ -32,7 +46,7 @@ def pyramid_anchors(config, image_shape, dtype=np.float32) -> np.ndarray:
     """(A, 4) anchors in pixels of a padded image of ``image_shape`` (H, W, ...)."""
     h, w = int(image_shape[0]), int(image_shape[1])
     out = []
-    for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
+    for scale, stride in zip(level_sizes(config), config.BACKBONE_STRIDES):
         shape = (int(np.ceil(h / stride)), int(np.ceil(w / stride)))
         out.append(level_anchors(scale, config.RPN_ANCHOR_RATIOS, shape, stride,
                                  config.RPN_ANCHOR_STRIDE, dtype))
@@ -49,7 +63,8 @@ def normalized_pyramid_anchors(config, image_shape) -> np.ndarray:
 
 
 def anchors_per_location(config) -> int:
-    return len(config.RPN_ANCHOR_RATIOS)
+    """k: anchors per feature-map cell (sides per level times ratios)."""
+    return len(level_sizes(config)[0]) * len(config.RPN_ANCHOR_RATIOS)
 
 
 def graph_anchors(config, image_hw):
@@ -64,10 +79,9 @@ def graph_anchors(config, image_hw):
     dtype = tf.float32 if portable.enabled() else tf.float64
     hw = tf.cast(image_hw, dtype)
     out = []
-    for scale, stride in zip(config.RPN_ANCHOR_SCALES, config.BACKBONE_STRIDES):
-        ratios = np.asarray(config.RPN_ANCHOR_RATIOS, dtype=np.float64)
-        heights = tf.constant(scale / np.sqrt(ratios), dtype)
-        widths = tf.constant(scale * np.sqrt(ratios), dtype)
+    for sides, stride in zip(level_sizes(config), config.BACKBONE_STRIDES):
+        heights, widths = cell_shapes(sides, config.RPN_ANCHOR_RATIOS)
+        heights, widths = tf.constant(heights, dtype), tf.constant(widths, dtype)
         rows = tf.cast(tf.math.ceil(hw[0] / stride), tf.int32)
         cols = tf.cast(tf.math.ceil(hw[1] / stride), tf.int32)
         step = config.RPN_ANCHOR_STRIDE

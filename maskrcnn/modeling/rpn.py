@@ -5,13 +5,14 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from .anchors import anchors_per_location
 from .losses import masked_mean, smooth_l1
 
 
 def build_rpn(config) -> keras.Model:
     """``rpn_model`` (matterport's name): a (B, h, w, C) feature map -> class logits
     (B, h*w*k, 2) (background, object) and box deltas (B, h*w*k, 4), k anchors per cell."""
-    k = len(config.RPN_ANCHOR_RATIOS)
+    k = anchors_per_location(config)
     features = keras.Input(shape=(None, None, config.TOP_DOWN_PYRAMID_SIZE),
                            name="input_rpn_feature_map")
     shared = layers.Conv2D(config.RPN_HEAD_CHANNELS, 3, padding="same", activation="relu",

@@ -93,7 +93,7 @@ visualize.draw_boxes(image, refined_boxes=gt["boxes"], title="ground truth",
 for level in np.unique(parts.anchor_levels):
     count = int(np.sum(parts.anchor_levels == level))
     print(f"{model_parts.LEVEL_NAMES[level]}: stride {config.BACKBONE_STRIDES[level]:3d}, "
-          f"scale {config.RPN_ANCHOR_SCALES[level]:4d} px, {count} anchors")
+          f"sides {config.RPN_ANCHOR_SCALES[level]} px, {count} anchors")
 model_parts.display_anchors(image, px(parts.anchors), parts.anchor_levels)
 
 # %% [markdown]

@@ -72,3 +72,55 @@ def test_graph_anchors_equal_the_numpy_anchors_bit_for_bit(convention):
     for hw in [(64, 64), (96, 160), (37, 51), (800, 1024)]:
         np.testing.assert_array_equal(traced(tf.constant(hw)).numpy(),
                                       normalized_pyramid_anchors(config, hw))
+
+
+def test_several_sides_per_level_are_ordered_side_then_ratio():
+    """A level given a list of sides (detectron2's ANCHOR_GENERATOR.SIZES): each cell holds
+    sides x ratios anchors, side-major, each keeping its side's area."""
+    boxes = level_anchors([8, 16], [0.5, 1, 2], (2, 3), 4)
+    assert boxes.shape == (2 * 3 * 6, 4)
+    h, w = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    # first cell, centre (0, 0): side 8 at ratios 0.5, 1, 2, then side 16
+    np.testing.assert_allclose((h * w)[:6], [64, 64, 64, 256, 256, 256], rtol=1e-6)
+    np.testing.assert_allclose((w / h)[:6], [0.5, 1, 2, 0.5, 1, 2], rtol=1e-6)
+    np.testing.assert_allclose(boxes[4], [-8, -8, 8, 8])
+    # second cell is one stride to the right
+    np.testing.assert_allclose(boxes[6 + 4], [-8, -4, 8, 12])
+    # a one-side list is the plain number
+    np.testing.assert_array_equal(level_anchors([8], [0.5, 1, 2], (4, 4), 4),
+                                  level_anchors(8, [0.5, 1, 2], (4, 4), 4))
+
+
+def test_several_sides_per_level_in_the_graph_and_the_rpn_head():
+    from conftest import TinyConfig
+
+    from maskrcnn.modeling.anchors import (
+        anchors_per_location,
+        graph_anchors,
+        normalized_pyramid_anchors,
+    )
+    from maskrcnn.modeling.rpn import build_rpn
+    config = TinyConfig()
+    config.RPN_ANCHOR_SCALES = [[8, 11], [16, 22], [32, 45], [64, 90], [128, 181]]
+    config.validate()
+    assert anchors_per_location(config) == 6
+    anchors = normalized_pyramid_anchors(config, (64, 96))
+    cells = sum(int(np.ceil(64 / s)) * int(np.ceil(96 / s)) for s in config.BACKBONE_STRIDES)
+    assert anchors.shape == (cells * 6, 4)
+    np.testing.assert_array_equal(graph_anchors(config, (64, 96)).numpy(), anchors)
+    logits, deltas = build_rpn(config)(np.zeros((1, 16, 24, config.TOP_DOWN_PYRAMID_SIZE),
+                                                np.float32))
+    assert logits.shape == (1, 16 * 24 * 6, 2) and deltas.shape == (1, 16 * 24 * 6, 4)
+
+
+def test_anchor_sides_of_unequal_counts_are_refused():
+    from conftest import TinyConfig
+
+    from maskrcnn.errors import ConfigError
+    config = TinyConfig()
+    config.RPN_ANCHOR_SCALES = [[8, 11], 16, 32, 64, 128]
+    with pytest.raises(ConfigError, match="RPN_ANCHOR_SCALES"):
+        config.validate()
+    config.RPN_ANCHOR_SCALES = [8, 16, 32, 64, -1]
+    with pytest.raises(ConfigError, match="RPN_ANCHOR_SCALES"):
+        config.validate()

@@ -5,7 +5,7 @@
 
 Each image as detection molds it (``load_image_gt(training=False)``: no crop, paste or
 augmentation), every anchor of ``--scales`` (``RPN_ANCHOR_SCALES``: a side a level, or a list
-of sides a level) against every ground-truth box, by an IoU computed here in numpy. Per band
+of sides a level) against every ground-truth box (the evaluation's box IoU). Per band
 of object side: the median of each object's best anchor IoU, the mean number of anchors at
 IoU >= 0.7 (the RPN's positive threshold; below it only the object's single best anchor is
 positive) and the share of objects with none, and the mean number at IoU >= 0.5.
@@ -20,21 +20,10 @@ import numpy as np
 BANDS = [(0, 8), (8, 12), (12, 20), (20, 40), (40, 10 ** 6)]
 
 
-def numpy_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) IoU of pixel boxes (y1, x1, y2, x2) a (N, 4) and b (M, 4)."""
-    y1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    x1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    y2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    x2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(y2 - y1, 0, None) * np.clip(x2 - x1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / (area_a[:, None] + area_b[None] - inter)
-
-
 def coverage(dataset, config) -> np.ndarray:
     """(objects, 4): side (sqrt of box area, px), best anchor IoU, anchors at >= 0.7, >= 0.5."""
     from maskrcnn.data.pipeline import load_image_gt
+    from maskrcnn.evaluation.voc import compute_overlaps
     from maskrcnn.modeling.anchors import pyramid_anchors
     rows = []
     for image_id in dataset.image_ids:
@@ -42,7 +31,7 @@ def coverage(dataset, config) -> np.ndarray:
         if not len(boxes):
             continue
         boxes = boxes.astype(np.float64)
-        iou = numpy_iou(boxes, pyramid_anchors(config, image.shape, np.float64))
+        iou = compute_overlaps(boxes, pyramid_anchors(config, image.shape, np.float64))
         side = np.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
         rows.append(np.stack([side, iou.max(1), (iou >= 0.7).sum(1), (iou >= 0.5).sum(1)], 1))
     return np.concatenate(rows)

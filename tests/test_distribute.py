@@ -104,11 +104,14 @@ def test_mixed_precision_matches_float32(tmp_path):
     """float16 (with loss scaling) and bfloat16 compute what float32 computes, to their
     precision: the same weights on the same batch, with the same random anchor and ROI
     sampling. The RPN losses (their targets do not depend on the predictions) agree within
-    2 % (float16) and 5 % (bfloat16); the head losses within 15 % and 25 % (the proposals
-    move a little, so other ROIs can be sampled; measured: up to 5.5 % and 6 %). On the same
-    proposals the box head's class probabilities agree within 0.02 and 0.1 (measured, two
-    seeds: 0.0044 and 0.038). detect() keeps float32 scores and bool masks; training a step
-    keeps losses float32 and finite; the global Keras policy is restored afterwards."""
+    2 % (float16) and 5 % (bfloat16). The head losses are only checked finite: the proposals
+    move a little, so other ROIs are sampled and a tiny config's few positives make the loss
+    jump (measured 5.5 % on one CPU, 24 % on another). The heads are compared on the same
+    proposals instead (measured, seeds 0 and 5, float16 | bfloat16): class probabilities
+    within 0.02 | 0.1 (up to 0.004 | 0.031), box deltas within 0.06 | 0.4 of their float32
+    standard deviation (0.025 | 0.18), mask probabilities within 0.02 | 0.15 (0.006 | 0.059).
+    detect() keeps float32 scores and bool masks; training a step keeps losses float32 and
+    finite; the global Keras policy is restored afterwards."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -133,11 +136,15 @@ def test_mixed_precision_matches_float32(tmp_path):
         return {k: float(v) for k, v in
                 model.keras_model.compute_losses(batch, training=False).items()}
 
-    def class_probabilities(model, rois):
+    def head_outputs(model, rois):
+        """Class probabilities (1, N, C), box deltas (1, N, C, 4), mask probabilities."""
         model.predictor.graph()  # the batch-norm mode detection uses
         features, _, _ = model.keras_model.pyramid(image, False)
-        logits, _ = model.keras_model.heads(features, rois, hw, False)
-        return tf.nn.softmax(tf.cast(logits, tf.float32)).numpy()
+        logits, deltas = model.keras_model.heads(features, rois, hw, False)
+        masks = model.keras_model.masks(features, rois, hw, False)
+        return (tf.nn.softmax(tf.cast(logits, tf.float32)).numpy(),
+                tf.cast(deltas, tf.float32).numpy(),
+                tf.sigmoid(tf.cast(masks, tf.float32)).numpy())
 
     want = losses(base)
     base.predictor.graph()
@@ -146,9 +153,10 @@ def test_mixed_precision_matches_float32(tmp_path):
     rois = generate_proposals(tf.nn.softmax(logits)[..., 1], deltas,
                               base.keras_model.anchors(image), c.POST_NMS_ROIS_INFERENCE,
                               c.PRE_NMS_LIMIT, c.RPN_NMS_THRESHOLD, c.RPN_BBOX_STD_DEV)
-    want_probs = class_probabilities(base, rois)
-    for precision, rpn_tol, head_tol, prob_tol in (("float16", 0.02, 0.15, 0.02),
-                                                   ("bfloat16", 0.05, 0.25, 0.1)):
+    want_probs, want_deltas, want_masks = head_outputs(base, rois)
+    delta_spread = want_deltas.std()
+    for precision, rpn_tol, prob_tol, delta_tol, mask_tol in (
+            ("float16", 0.02, 0.02, 0.06, 0.02), ("bfloat16", 0.05, 0.1, 0.4, 0.15)):
         class Mixed(TinyConfig):
             MIXED_PRECISION = precision
             STEPS_PER_EPOCH = 1
@@ -156,11 +164,19 @@ def test_mixed_precision_matches_float32(tmp_path):
         assert next(layer for layer in model.keras_model.leaf_layers()
                     if layer.name == "conv1").compute_dtype == precision
         model.load_weights(weights)
-        for name, value in losses(model).items():
-            tol = rpn_tol if name.startswith("rpn") else head_tol
-            assert abs(value - want[name]) <= tol * abs(want[name]) + 1e-3, (precision, name)
-        gap = np.abs(class_probabilities(model, rois) - want_probs).max()
-        assert gap <= prob_tol, (precision, gap)
+        got_losses = losses(model)
+        for name, value in got_losses.items():
+            assert np.isfinite(value), (precision, name)
+            if name.startswith("rpn"):
+                assert abs(value - want[name]) <= rpn_tol * abs(want[name]) + 1e-3, \
+                    (precision, name)
+        probs, deltas, masks = head_outputs(model, rois)
+        gap = np.abs(probs - want_probs).max()
+        assert gap <= prob_tol, (precision, "class probabilities", gap)
+        gap = np.abs(deltas - want_deltas).max() / delta_spread
+        assert gap <= delta_tol, (precision, "box deltas", gap)
+        gap = np.abs(masks - want_masks).max()
+        assert gap <= mask_tol, (precision, "mask probabilities", gap)
         got = model.detect([data.load_image(0)])[0]
         assert got["scores"].dtype == np.float32 and got["masks"].dtype == bool
         history = model.train(data, None, 0.01, model.epoch + 1, "all", verbose=0)

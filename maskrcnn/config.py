@@ -27,6 +27,7 @@ LOSS_NAMES = ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox
               "mrcnn_mask_loss")
 BUILTIN_BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "small")
 BOX_CONVENTIONS = ("matterport", "aligned")
+OPTIMIZERS = ("SGD", "AdamW")
 # Version of the config's meaning. 1: checkpoints written before BOX_CONVENTION existed (they
 # were trained and detect with the "aligned" convention); 2: BOX_CONVENTION is a field.
 CONFIG_VERSION = 2
@@ -127,6 +128,11 @@ class Config:
     # pasted onto them (Simple Copy-Paste, Ghiasi et al. 2021; maskrcnn/data/copy_paste.py).
     COPY_PASTE = 0.0
     LEARNING_RATE = 0.001
+    # "SGD" (with LEARNING_MOMENTUM, as matterport trained) or "AdamW" (LEARNING_MOMENTUM is
+    # its beta_1; take a learning rate about a tenth of SGD's). Both clip the gradients'
+    # global norm at GRADIENT_CLIP_NORM and decay weights (not batch-norm scales and offsets)
+    # by WEIGHT_DECAY, decoupled from the gradient.
+    OPTIMIZER = "SGD"
     LEARNING_MOMENTUM = 0.9
     WEIGHT_DECAY = 0.0001
     GRADIENT_CLIP_NORM = 5.0
@@ -263,6 +269,8 @@ class Config:
              f"CHECKPOINTS_KEEP must be 'all' or 'last_and_best', got {self.CHECKPOINTS_KEEP!r}")
         need(self.LOSS_LIMIT > 0, f"LOSS_LIMIT must be positive, got {self.LOSS_LIMIT}")
         need(0 <= self.COPY_PASTE <= 1, f"COPY_PASTE must be in [0, 1], got {self.COPY_PASTE}")
+        need(self.OPTIMIZER in OPTIMIZERS,
+             f"OPTIMIZER must be one of {OPTIMIZERS}, got {self.OPTIMIZER!r}")
         need(self.LEARNING_RATE > 0, f"LEARNING_RATE must be positive, got {self.LEARNING_RATE}")
         need(len(self.MINI_MASK_SHAPE) == 2 and min(self.MINI_MASK_SHAPE) >= 1,
              f"MINI_MASK_SHAPE must be (height, width), got {self.MINI_MASK_SHAPE}")

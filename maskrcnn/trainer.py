@@ -66,12 +66,16 @@ def set_trainable(leaf_layers, layers: str, train_bn: bool) -> list[str]:
 
 
 def make_optimizer(config, learning_rate: float) -> keras.optimizers.Optimizer:
-    """SGD with momentum, gradient clipping by global norm and weight decay (not on batch-norm
-    scales and offsets), as matterport trained."""
-    optimizer = keras.optimizers.SGD(
-        learning_rate=learning_rate, momentum=config.LEARNING_MOMENTUM,
-        global_clipnorm=config.GRADIENT_CLIP_NORM or None,
-        weight_decay=config.WEIGHT_DECAY or None)
+    """``config.OPTIMIZER`` (SGD with momentum, as matterport trained, or AdamW) with
+    gradient clipping by global norm and decoupled weight decay (not on batch-norm scales and
+    offsets)."""
+    common = dict(learning_rate=learning_rate, global_clipnorm=config.GRADIENT_CLIP_NORM or None)
+    if config.OPTIMIZER == "AdamW":
+        optimizer = keras.optimizers.AdamW(beta_1=config.LEARNING_MOMENTUM,
+                                           weight_decay=config.WEIGHT_DECAY, **common)
+    else:
+        optimizer = keras.optimizers.SGD(momentum=config.LEARNING_MOMENTUM,
+                                         weight_decay=config.WEIGHT_DECAY or None, **common)
     if config.WEIGHT_DECAY:
         optimizer.exclude_from_weight_decay(var_names=["gamma", "beta"])
     if config.MIXED_PRECISION == "float16":  # float16 gradients underflow without it

@@ -38,6 +38,42 @@ def test_loss_goes_down_on_a_fixed_batch(tiny_config):
     assert after < 0.8 * before, (before, after)
 
 
+@pytest.mark.parametrize("optimizer", ["SGD", "AdamW"])
+def test_first_step_follows_the_optimizers_update_rule(tiny_config, optimizer):
+    """OPTIMIZER picks the update: a first Adam step moves every weight with a gradient by
+    the learning rate against the gradient's sign (m / sqrt(v) = g / |g| after bias
+    correction); a first SGD step moves it by learning rate x gradient."""
+    import tensorflow as tf
+
+    from maskrcnn.data.pipeline import make_training_dataset
+    from maskrcnn.trainer import make_optimizer, set_trainable
+
+    tiny_config.OPTIMIZER, tiny_config.WEIGHT_DECAY, tiny_config.GRADIENT_CLIP_NORM = \
+        optimizer, 0.0, 0.0
+    rate = 1e-3
+    tf.random.set_seed(0)
+    net = MaskRCNN("training", tiny_config, "unused").keras_model
+    batch = next(iter(make_training_dataset(ShapesDataset(2, 64, 64, seed=1), tiny_config,
+                                            shuffle=False, seed=0)))
+    set_trainable(net.leaf_layers(), "all", True)
+    net.compile(optimizer=make_optimizer(tiny_config, rate), jit_compile=False)
+    kernels = [v for v in net.trainable_variables if "kernel" in v.path]
+    with tf.GradientTape() as tape:
+        tf.random.set_seed(1)
+        loss = net.total_loss(net.compute_losses(batch, training=True))
+    grads = [g.numpy() for g in tape.gradient(loss, kernels)]
+    before = [v.numpy() for v in kernels]
+    tf.random.set_seed(1)
+    net.train_step(batch)
+    steps = np.concatenate([(v.numpy() - b).ravel() for v, b in zip(kernels, before)])
+    grads = np.concatenate([g.ravel() for g in grads])
+    clear = np.abs(grads) > 1e-4  # gradients far above Adam's epsilon and float32's rounding
+    assert clear.mean() > 0.1
+    expected = -rate * (np.sign(grads) if optimizer == "AdamW" else grads)
+    close = np.abs(steps[clear] - expected[clear]) <= 0.02 * np.abs(expected[clear]) + 1e-7
+    assert close.mean() > 0.9, (optimizer, close.mean())
+
+
 def test_train_writes_checkpoints_with_config_and_classes(trained_tiny, tiny_config):
     model, path = trained_tiny
     assert path.endswith("mask_rcnn_tiny_0001.h5") and os.path.isfile(path)

@@ -3,6 +3,7 @@
 Imports without TensorFlow (``plot_loss_curves`` on a log folder imports it when called).
 """
 from .coco import CocoEvaluation, evaluate_coco, format_table, results_to_coco
+from .counting import Counting, best_count_threshold, count_at
 from .evaluate import EvaluationResult, class_names_problem, evaluate_model
 from .plots import (
                     plot_ap_histogram,
@@ -32,6 +33,7 @@ __all__ = [
     "compute_confusion_matrix", "evaluate_image", "IGNORED",
     "results_to_coco", "evaluate_coco", "format_table", "CocoEvaluation",
     "evaluate_model", "EvaluationResult", "class_names_problem",
+    "Counting", "count_at", "best_count_threshold",
     "plot_precision_recall", "plot_confusion_matrix", "plot_ap_histogram", "plot_losses",
     "plot_loss_curves", "read_tensorboard_scalars",
 ]

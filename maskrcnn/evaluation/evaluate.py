@@ -7,7 +7,7 @@ and ``masks`` (H, W, N) bool, all in original-image pixels.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from ..data.transforms import extract_bboxes
 from ..errors import DatasetError
 from ..progress import progress_bar
 from .coco import CocoEvaluation, evaluate_coco, format_table, results_to_coco
+from .counting import Counting, best_count_threshold, count_at
 from .voc import evaluate_image
 
 
@@ -33,6 +34,10 @@ class EvaluationResult:
         columns predicted, index 0 background (see ``plot_confusion_matrix``).
     class_names: the dataset's class names, index = class id.
     seconds_per_image: mean wall time of ``detect`` per image.
+    detection_scores: one (N,) array per image (rows of ``per_image``): the scores of the
+        image's detections of all classes, down to ``scored_from``.
+    operating_threshold: the model's DETECTION_MIN_CONFIDENCE (None: it has no config).
+    scored_from: the lowest score detected during the evaluation (None: as configured).
     """
     per_image: pd.DataFrame
     mAP50: float
@@ -43,6 +48,24 @@ class EvaluationResult:
     class_names: list
     iou_threshold: float = 0.5
     seconds_per_image: float = float("nan")
+    detection_scores: list = field(default_factory=list)
+    operating_threshold: float | None = None
+    scored_from: float | None = None
+
+    def counting(self, threshold: float | None = None) -> Counting:
+        """Per-image counts against the truth (``n_gt``) when detections with score >=
+        ``threshold`` count (default: the operating threshold, else every detection)."""
+        if threshold is None:
+            threshold = self.operating_threshold if self.operating_threshold is not None \
+                else -np.inf
+        return count_at(self.detection_scores, self.per_image["n_gt"], threshold)
+
+    def best_counting(self) -> Counting:
+        """The score threshold at which these images' counts come closest to the truth.
+        Chosen on these images, it flatters them: choose it on images the model was not
+        trained on and judge it on others."""
+        return best_count_threshold(self.detection_scores, self.per_image["n_gt"],
+                                    lowest=self.scored_from or 0.0)
 
     def coco_table(self) -> pd.DataFrame:
         """bbox and segm COCO summaries in one DataFrame (percent)."""
@@ -54,6 +77,12 @@ class EvaluationResult:
                  f"VOC mAP@{self.iou_threshold:.2f}: {self.mAP50:.4f}",
                  f"VOC mAP@[.50:.95]: {self.mAP:.4f}",
                  "COCO (percent):", format_table(self.coco_table())]
+        if self.detection_scores and self.per_image["n_gt"].gt(0).any():
+            best = self.best_counting()
+            lines += [f"counts at the operating threshold, {self.counting()}",
+                      f"counts at the best threshold for these pictures, {best} "
+                      f"(`maskrcnn detect --min-confidence {best.threshold:.3f}`; choose it on "
+                      "pictures the model was not trained on)"]
         notes = {e.note for e in (self.coco_bbox, self.coco_segm) if e.note}
         return "\n".join(lines + [f"note: {n}" for n in sorted(notes)])
 
@@ -137,20 +166,20 @@ def evaluate_model(model, dataset, image_ids=None, limit=None, iou_threshold=0.5
     operating = getattr(config, "DETECTION_MIN_CONFIDENCE", None)
     if min_confidence is None or operating is None or min_confidence >= operating:
         return _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
-                         operating, progress)
+                         operating, progress, scored_from=operating)
     config.DETECTION_MIN_CONFIDENCE = float(min_confidence)
     try:
         return _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
-                         operating, progress)
+                         operating, progress, scored_from=float(min_confidence))
     finally:
         config.DETECTION_MIN_CONFIDENCE = operating
 
 
 def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_size,
-              operating, progress=False) -> EvaluationResult:
+              operating, progress=False, scored_from=None) -> EvaluationResult:
     ids = _select_image_ids(dataset, image_ids, limit)
     num_classes = dataset.num_classes
-    rows, coco_records = [], []
+    rows, coco_records, detection_scores = [], [], []
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     detect_seconds = 0.0
     bar = progress_bar(total=int(ids.size), desc="evaluating", unit="image",
@@ -189,6 +218,7 @@ def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_si
                          "n_gt": int(np.count_nonzero(gt_class_ids > 0)),
                          "n_pred": int(np.count_nonzero(shown))})
             coco_records += results_to_coco([position], [result])
+            detection_scores.append(np.asarray(result["scores"], np.float32).reshape(-1))
         bar.update(len(batch))
     bar.close()
     per_image = pd.DataFrame(rows)
@@ -199,7 +229,9 @@ def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_si
         coco_bbox=evaluate_coco(gt_coco, coco_records, "bbox"),
         coco_segm=evaluate_coco(gt_coco, coco_records, "segm"),
         confusion=confusion, class_names=list(dataset.class_names),
-        iou_threshold=iou_threshold, seconds_per_image=detect_seconds / ids.size)
+        iou_threshold=iou_threshold, seconds_per_image=detect_seconds / ids.size,
+        detection_scores=detection_scores, operating_threshold=operating,
+        scored_from=scored_from)
     if verbose:
         print(result)
     return result

@@ -110,3 +110,16 @@ def test_train_set_reads_json_and_takes_other_values_as_strings():
     for bad in ("IMAGE_MIN_DIM", "=3"):
         with pytest.raises(ConfigError, match="FIELD=VALUE"):
             parse_set([bad])
+
+
+def test_train_turns_on_onednn_only_where_it_can_and_nobody_chose():
+    from maskrcnn.cli.train import ONEDNN, choose_cpu_kernels
+    environ = {}
+    line = choose_cpu_kernels(environ, modules={})
+    assert environ == {ONEDNN: "1"} and ONEDNN in line
+    chosen = {ONEDNN: "0"}  # the user's choice stands
+    assert choose_cpu_kernels(chosen, modules={}) is None and chosen == {ONEDNN: "0"}
+    # TensorFlow already imported (a notebook): the variable would not take effect
+    environ = {}
+    assert choose_cpu_kernels(environ, modules={"tensorflow": object()}) is None
+    assert environ == {}

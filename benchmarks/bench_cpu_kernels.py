@@ -21,6 +21,8 @@ import statistics
 import subprocess
 import sys
 
+from timing import write_results  # benchmarks/ is on the path when this script runs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -108,9 +110,7 @@ def main() -> None:
         print(f"{flag:24} {s['train_step_s']:15.3f} {s['detect_s']:11.3f}")
     r = summary["ratio_off_over_on"]
     print(f"{'ratio 0 / 1':24} {r['train_step_s']:15.2f} {r['detect_s']:11.2f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(summary, f, indent=2)
+    write_results(args.json, summary)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ LOSS_NAMES = ("rpn_class_loss", "rpn_bbox_loss", "mrcnn_class_loss", "mrcnn_bbox
 BUILTIN_BACKBONES = ("resnet18", "resnet34", "resnet50", "resnet101", "small")
 BOX_CONVENTIONS = ("matterport", "aligned")
 OPTIMIZERS = ("SGD", "AdamW")
+BORDER_RULES = ("auto", "count", "drop")
 # Version of the config's meaning. 1: checkpoints written before BOX_CONVENTION existed (they
 # were trained and detect with the "aligned" convention); 2: BOX_CONVENTION is a field.
 CONFIG_VERSION = 2
@@ -123,6 +124,22 @@ class Config:
     # for one class) or "per_class" (torchvision, detectron2: every non-background class of
     # every ROI with its own probability and box; the ranked list COCO evaluation expects).
     DETECTION_CLASS_RULE = "argmax"
+    # After the mask head (maskrcnn/modeling/mask_postprocess.py): a detection whose mask has
+    # IoU >= DETECTION_MASK_NMS_THRESHOLD with a higher-scoring one of its class, or lies
+    # inside it by DETECTION_MASK_CONTAINMENT of its own pixels, repeats that object and is
+    # dropped (box NMS misses a part inside its whole). None switches a rule off.
+    DETECTION_MASK_NMS_THRESHOLD = 0.5
+    DETECTION_MASK_CONTAINMENT = 0.8
+    # Detections whose mask touches the image border: "count", "drop" (for annotations that
+    # leave out objects cut by the border, as microscopy and inspection data often do), or
+    # "auto": training sets "drop" or "count" from the training annotations
+    # (maskrcnn/data/borders.py); a model whose config still says "auto" counts them.
+    DETECTION_BORDER_OBJECTS = "auto"
+    # The score threshold DETECTION_MIN_CONFIDENCE is the operating point: counts, pictures
+    # and CSVs use it. With CALIBRATE_THRESHOLD, training ends by setting it to the threshold
+    # whose per-image counts come closest to the truth on the validation images (the
+    # training images without a validation set; maskrcnn/evaluation/calibration.py).
+    CALIBRATE_THRESHOLD = True
 
     # Share of training images that get a random half of another training image's instances
     # pasted onto them (Simple Copy-Paste, Ghiasi et al. 2021; maskrcnn/data/copy_paste.py).
@@ -252,6 +269,13 @@ class Config:
         need(self.DETECTION_CLASS_RULE in ("argmax", "per_class"),
              f"DETECTION_CLASS_RULE must be 'argmax' or 'per_class', got "
              f"{self.DETECTION_CLASS_RULE!r}")
+        for name in ("DETECTION_MASK_NMS_THRESHOLD", "DETECTION_MASK_CONTAINMENT"):
+            value = getattr(self, name)
+            need(value is None or (isinstance(value, (int, float)) and 0 < value <= 1),
+                 f"{name} must be in (0, 1], or None (off), got {value!r}")
+        need(self.DETECTION_BORDER_OBJECTS in BORDER_RULES,
+             f"DETECTION_BORDER_OBJECTS must be one of {BORDER_RULES}, got "
+             f"{self.DETECTION_BORDER_OBJECTS!r}")
         for name in ("DETECTION_NMS_THRESHOLD", "RPN_NMS_THRESHOLD"):
             need(0 < getattr(self, name) <= 1, f"{name} must be in (0, 1]")
         unknown = set(self.LOSS_WEIGHTS) - set(LOSS_NAMES)

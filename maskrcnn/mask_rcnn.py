@@ -20,6 +20,9 @@ from .modeling.precise_bn import set_inference_statistics
 from .predictor import Predictor
 from .trainer import Trainer
 
+#: Training calibrates its threshold on at most this many images (the first of the split).
+CALIBRATION_IMAGES = 200
+
 
 class MaskRCNN:
     """Build, train and run Mask R-CNN. ``mode`` is "training" or "inference" (both build the
@@ -111,8 +114,11 @@ class MaskRCNN:
         """Train until epoch ``epochs`` (``Trainer.train``)."""
         if self.mode != "training":
             raise ConfigError("create the model with mode='training' to train it")
-        return self.trainer.train(train_dataset, val_dataset, learning_rate, epochs, layers,
-                                  augmentation, custom_callbacks, verbose)
+        history = self.trainer.train(train_dataset, val_dataset, learning_rate, epochs, layers,
+                                     augmentation, custom_callbacks, verbose)
+        if history is not None:
+            self.finish_training(train_dataset, val_dataset, verbose)
+        return history
 
     def train_schedule(self, train_dataset, val_dataset, stages, augmentation=None,
                        warmup_steps: int = 0, custom_callbacks=None, verbose="auto") -> list:
@@ -120,8 +126,67 @@ class MaskRCNN:
         (``Trainer.train_schedule``); finished stages are skipped."""
         if self.mode != "training":
             raise ConfigError("create the model with mode='training' to train it")
-        return self.trainer.train_schedule(train_dataset, val_dataset, stages, augmentation,
-                                           warmup_steps, custom_callbacks, verbose)
+        histories = self.trainer.train_schedule(train_dataset, val_dataset, stages,
+                                                augmentation, warmup_steps, custom_callbacks,
+                                                verbose)
+        if any(h is not None for h in histories):
+            self.finish_training(train_dataset, val_dataset, verbose)
+        return histories
+
+    def finish_training(self, train_dataset, val_dataset=None, verbose=1) -> None:
+        """What every training ends with, into the run's last checkpoint: the border rule
+        learnt from the training annotations (DETECTION_BORDER_OBJECTS "auto"), and, with
+        CALIBRATE_THRESHOLD, the operating threshold calibrated on the validation images
+        (the training images without them). Each says what it chose in one line."""
+        c = self.config
+        self.learn_border_rule(train_dataset, verbose)
+        calibration = None
+        if c.CALIBRATE_THRESHOLD:
+            from .errors import DatasetError
+            for dataset, source in ((val_dataset, "validation"), (train_dataset, "training")):
+                if dataset is None:
+                    continue
+                try:
+                    calibration = self.calibrate(dataset, source, CALIBRATION_IMAGES,
+                                                 progress=bool(verbose))
+                    break
+                except DatasetError as err:  # no objects to count there
+                    if verbose:
+                        print(f"calibration skipped on the {source} images: {err}")
+            if calibration is not None and verbose:
+                print(f"operating point: {calibration.describe()}")
+        last = self.checkpoint_path.format(epoch=self.epoch) if self.checkpoint_path else None
+        if last and os.path.isfile(last):
+            self.checkpointer.save(last, self.epoch)  # the config as it now stands
+
+    def learn_border_rule(self, dataset, verbose=1) -> None:
+        """With DETECTION_BORDER_OBJECTS "auto", set "drop" or "count" from the annotations
+        of ``dataset`` (:mod:`maskrcnn.data.borders`) and say which in one line."""
+        if self.config.DETECTION_BORDER_OBJECTS != "auto":
+            return
+        from .data.borders import border_statistics
+        stats = border_statistics(dataset)
+        self.config.DETECTION_BORDER_OBJECTS = stats.rule
+        if verbose:
+            print(f"border: {stats.describe()}")
+
+    def calibrate(self, dataset, source: str = "dataset", limit: int | None = None,
+                  progress: bool = True):
+        """Set DETECTION_MIN_CONFIDENCE to the threshold whose per-image counts on
+        ``dataset`` come closest to the truth
+        (:func:`maskrcnn.evaluation.calibration.calibrate`); the next checkpoint saved
+        carries it. Returns the Calibration."""
+        from .evaluation.calibration import calibrate
+        calibration = calibrate(self, dataset, source, limit, progress)
+        self.checkpointer.calibration = calibration.to_json()
+        return calibration
+
+    @property
+    def calibration(self):
+        """How the operating threshold was chosen (a Calibration), or None when it is the
+        config's own DETECTION_MIN_CONFIDENCE."""
+        from .evaluation.calibration import Calibration
+        return Calibration.from_json(self.checkpointer.calibration)
 
     def set_trainable(self, layer_regex: str) -> list[str]:
         return self.trainer.set_trainable(layer_regex)

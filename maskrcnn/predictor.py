@@ -13,12 +13,14 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
+from .data.borders import touches_border
 from .data.box_masks import BoxMasks
 from .data.image_io import to_rgb_uint8
 from .data.transforms import resize_image
 from .errors import ConfigError
 from .modeling.conventions import denormalize_boxes, normalize_boxes
 from .modeling.mask_head import paste_mask_crops, paste_mask_crops_as_matterport
+from .modeling.mask_postprocess import duplicate_detections
 
 #: ``detect(masks="auto")`` gives the (H, W, N) bool array while it takes at most this many
 #: bytes (H * W * N), else a :class:`~maskrcnn.data.box_masks.BoxMasks` (box crops).
@@ -83,7 +85,8 @@ class Predictor:
         """Detect instances in a list of images of any sizes (RGB, gray or RGBA arrays).
 
         Returns one dict per image: ``rois`` (N, 4) int32 y1, x1, y2, x2 in the image's own
-        pixels; ``class_ids`` (N,) int32; ``scores`` (N,) float32; ``masks`` (H, W, N) bool.
+        pixels; ``class_ids`` (N,) int32; ``scores`` (N,) float32; ``masks`` (H, W, N) bool;
+        ``dropped``: how many detections :meth:`postprocess` left out, per reason.
 
         ``masks`` says what ``masks`` holds: "full", the (H, W, N) bool array (matterport's);
         "crops", a :class:`~maskrcnn.data.box_masks.BoxMasks` (each mask kept in its box,
@@ -172,10 +175,32 @@ class Predictor:
         else:
             crops, regions = paste_mask_crops(tf.gather(masks, index), boxes[nonempty], h, w)
         pasted = BoxMasks(crops, regions, h, w)
+        rois, class_ids = rois[nonempty], detections[index, 4].astype(np.int32)
+        scores = detections[index, 5].astype(np.float32)
+        keep, dropped = self.postprocess(pasted, class_ids, scores)
+        if not keep.all():
+            pasted, rois, class_ids, scores = pasted[..., keep], rois[keep], class_ids[keep], \
+                scores[keep]
         if mask_format == "full" or (mask_format == "auto"
-                                     and h * w * len(index) <= FULL_MASKS_MAX_BYTES):
+                                     and h * w * len(scores) <= FULL_MASKS_MAX_BYTES):
             pasted = pasted.full()
-        return {"rois": rois[nonempty],
-                "class_ids": detections[index, 4].astype(np.int32),
-                "scores": detections[index, 5].astype(np.float32),
-                "masks": pasted}
+        return {"rois": rois, "class_ids": class_ids, "scores": scores, "masks": pasted,
+                "dropped": dropped}
+
+    def postprocess(self, masks: BoxMasks, class_ids: np.ndarray, scores: np.ndarray):
+        """Which detections to keep after the mask head: those at or above the operating
+        threshold (an exported graph may detect from a lower one), not repeating a
+        higher-scoring detection of their class (mask NMS and containment), and, with
+        DETECTION_BORDER_OBJECTS = "drop", not touching the image border. Returns (N,) bool
+        and the number dropped for each reason: {"duplicate": n, "border": n}."""
+        c = self.config
+        keep = scores >= c.DETECTION_MIN_CONFIDENCE
+        duplicate = duplicate_detections(masks.boxes, masks.crop, class_ids, scores,
+                                         c.DETECTION_MASK_NMS_THRESHOLD,
+                                         c.DETECTION_MASK_CONTAINMENT) & keep
+        border = np.zeros_like(keep)
+        if c.DETECTION_BORDER_OBJECTS == "drop":
+            border = touches_border(masks.boxes, masks.crop, masks.height, masks.width) \
+                & keep & ~duplicate
+        return keep & ~duplicate & ~border, {"duplicate": int(duplicate.sum()),
+                                             "border": int(border.sum())}

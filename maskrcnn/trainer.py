@@ -336,6 +336,7 @@ class Trainer:
             warnings.warn(f"already at epoch {ckpt.epoch}; epochs={epochs} trains nothing",
                           stacklevel=2)
             return None
+        ckpt.calibration = None  # the weights change: a calibration no longer describes them
         if ckpt.loaded_from is None and ckpt.epoch == 0 and layers in ("heads", "3+", "4+", "5+"):
             warnings.warn(f"layers={layers!r} on weights that were never loaded trains those "
                           "layers on a frozen, random backbone: load a starting point first "

@@ -18,6 +18,10 @@ class TinyConfig(TinyShapesConfig):
     MAX_GT_INSTANCES = 6
     DETECTION_MAX_INSTANCES = 20
     DETECTION_MIN_CONFIDENCE = 0.0
+    # The shared model keeps its threshold and counts border objects: tests of calibration
+    # and of the border rule (tests/evaluation/test_calibration.py) train their own.
+    CALIBRATE_THRESHOLD = False
+    DETECTION_BORDER_OBJECTS = "count"
     STEPS_PER_EPOCH = 3
     LEARNING_RATE = 0.01
 

@@ -55,6 +55,9 @@ class Checkpointer:
         self.checkpoint_path: str | None = None
         self.loaded_from: str | None = None  # the last file ``load`` read weights from
         self.epoch_losses: dict[int, dict[str, float]] = {}  # per epoch, as saved
+        # JSON of the operating threshold's calibration (maskrcnn.evaluation.calibration),
+        # written with every checkpoint; None: the threshold is the config's own.
+        self.calibration: str | None = None
 
     @property
     def name(self) -> str:
@@ -156,6 +159,8 @@ class Checkpointer:
                  "class_names": json.dumps(self.class_names or []),
                  "epoch": epoch,
                  "losses": json.dumps(self.epoch_losses.get(epoch, {}))}
+        if self.calibration:
+            attrs["calibration"] = self.calibration
         save_weights_h5(self.network.leaf_layers(), path, attrs)
         return path
 
@@ -180,6 +185,7 @@ class Checkpointer:
         self._warn_if_other_convention(path, info["config"])
         if info["class_names"]:
             self.class_names = info["class_names"]
+        self.calibration = info["calibration"]
         if info["epoch"] is not None:
             self.epoch = info["epoch"]
             self.set_log_dir(path)

@@ -1,6 +1,7 @@
 """What a project checkpoint carries beside its weights: root attributes ``maskrcnn_config``
 (JSON), ``class_names`` (JSON), ``epoch``, ``losses`` (JSON: the epoch's Keras losses),
-``maskrcnn_complete`` and ``maskrcnn_finite``."""
+``calibration`` (JSON: how the operating threshold was chosen, see
+``maskrcnn.evaluation.calibration``), ``maskrcnn_complete`` and ``maskrcnn_finite``."""
 from __future__ import annotations
 
 import json
@@ -26,10 +27,11 @@ def read_checkpoint_info(path: str) -> dict:
         class_names = _checkpoint_attr(attrs, path, "class_names", _class_names_attr)
         epoch = _checkpoint_attr(attrs, path, "epoch", _epoch_attr)
         losses = _checkpoint_attr(attrs, path, "losses", _losses_attr)
+        calibration = _checkpoint_attr(attrs, path, "calibration", _text)
         complete = _checkpoint_attr(attrs, path, "maskrcnn_complete", _flag_attr)
         finite = _checkpoint_attr(attrs, path, "maskrcnn_finite", _flag_attr)
     return {"config": config, "class_names": class_names, "epoch": epoch, "losses": losses,
-            "complete": bool(complete), "finite": finite}
+            "calibration": calibration, "complete": bool(complete), "finite": finite}
 
 
 def _checkpoint_attr(attrs, path: str, name: str, parse):

@@ -1,4 +1,5 @@
-"""``maskrcnn`` command line: demo, train, detect, evaluate, inspect, convert, split, export.
+"""``maskrcnn`` command line: demo, train, calibrate, detect, evaluate, inspect, convert, split,
+merge, export.
 
 Each sub-command is a thin layer over the Python API, in a module of its own (``demo``,
 ``train``, ``detect``, ``evaluate``, ``export``, ``data`` for inspect, convert and split);
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import MaskRCNNError
-from . import data, demo, detect, evaluate, export, train
+from . import calibrate, data, demo, detect, evaluate, export, train
 from .common import HelpFormatter, fail
 
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)
     train.add_parser(sub)
+    calibrate.add_parser(sub)
     evaluate.add_parser(sub)
     export.add_parser(sub)
     data.add_inspect_parser(sub)

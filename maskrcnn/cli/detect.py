@@ -30,7 +30,7 @@ def run(args) -> int:
                            min_confidence=args.min_confidence, classes=args.classes,
                            batch_size=args.batch, device=args.device, save_masks=args.masks,
                            resume=args.resume, config=args.config, class_names=class_names,
-                           annotations=args.annotations)
+                           annotations=args.annotations, border_objects=args.border_objects)
     except (MaskRCNNError, OSError) as err:
         return fail(err)
     print(f"outputs in {args.output}: annotated/, images.csv, summary.csv, detections.json"
@@ -57,8 +57,13 @@ def add_parser(subparsers):
     parser.add_argument("--output", required=True,
                         help="output folder (not an input folder)")
     parser.add_argument("--min-confidence", type=float, default=None,
-                        help="keep detections scoring at least this (default: the config's "
-                             "DETECTION_MIN_CONFIDENCE, 0.7 unless changed)")
+                        help="count detections scoring at least this (default: the model's "
+                             "operating threshold, calibrated in training; else the config's "
+                             "DETECTION_MIN_CONFIDENCE)")
+    parser.add_argument("--border-objects", choices=("count", "drop"), default=None,
+                        help="count or drop detections touching the image border (default: "
+                             "the model's DETECTION_BORDER_OBJECTS, learnt from the training "
+                             "annotations)")
     add_classes_option(parser)
     parser.add_argument("--batch", type=int, default=None,
                         help="images per batch (default: the config's IMAGES_PER_GPU)")

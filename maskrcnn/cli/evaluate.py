@@ -1,24 +1,82 @@
-"""``maskrcnn evaluate``: VOC mAP and the COCO tables of a checkpoint on a dataset."""
+"""``maskrcnn evaluate``: VOC mAP and the COCO tables of a checkpoint on a dataset, and how
+well it counts at its operating threshold (tables and two pictures in --output)."""
 from __future__ import annotations
+
+import os
 
 from .common import add_command, add_dataset_options, load_dataset
 
 
+def default_output(weights: str, split: str) -> str:
+    """``<checkpoint name>_evaluation_<split>/`` beside the checkpoint."""
+    stem = os.path.splitext(os.path.abspath(weights.rstrip("/")))[0]
+    return f"{stem}_evaluation_{split}"
+
+
+def write_outputs(result, output: str) -> list[str]:
+    """counts.csv (per image: true and counted objects, error, true and counted area share),
+    per_image.csv, count_error.png and operating_point.png in ``output``, each written to a
+    temporary name and renamed. Returns the file names."""
+    from ..evaluation import plot_count_error, plot_operating_point
+
+    os.makedirs(output, exist_ok=True)
+    written = []
+
+    def place(name, write):
+        path = os.path.join(output, name)
+        partial = os.path.join(output, f".{name}.partial")
+        write(partial)
+        os.replace(partial, path)
+        written.append(name)
+
+    place("counts.csv", lambda p: result.counts_table().to_csv(p, index=False))
+    place("per_image.csv", lambda p: result.per_image.to_csv(p, index=False))
+    for name, plot in (("count_error.png", plot_count_error),
+                       ("operating_point.png", plot_operating_point)):
+        figure = plot(result)
+        place(name, lambda p, f=figure: f.savefig(p, dpi=110, format="png"))
+    return written
+
+
 def run(args) -> int:
     from ..evaluation import evaluate_model
-    from ..mask_rcnn import MaskRCNN
+    from ..inference.detector import load_detector, operating_point
 
-    model = MaskRCNN.from_checkpoint(args.weights)
+    model = load_detector(args.weights, min_confidence=args.min_confidence)
+    if args.border_objects:
+        model.config.DETECTION_BORDER_OBJECTS = args.border_objects
     dataset = load_dataset(args.dataset, args.format, args.subset, args.images)
-    evaluate_model(model, dataset, limit=args.limit, verbose=True)  # prints both tables
+    print(operating_point(model, args.min_confidence))
+    result = evaluate_model(model, dataset, limit=args.limit, verbose=True)  # prints tables
+    output = args.output or default_output(args.weights, args.subset)
+    names = write_outputs(result, output)
+    print(f"outputs in {output}: {', '.join(names)}")
     return 0
 
 
 def add_parser(subparsers):
     parser = add_command(subparsers, "evaluate", run,
-                         help="VOC mAP and the COCO tables of a checkpoint")
-    parser.add_argument("--weights", required=True, help="a checkpoint of this project")
+                         help="VOC mAP, the COCO tables and counting of a checkpoint",
+                         description="Score a checkpoint on a dataset: VOC mAP and the COCO "
+                                     "tables (on every detection down to score 0.05), and "
+                                     "the counts at its operating threshold: per image true "
+                                     "and counted objects and area shares (counts.csv), what "
+                                     "each wrong count is, count error against threshold "
+                                     "(count_error.png) and precision/recall with the "
+                                     "operating point (operating_point.png).")
+    parser.add_argument("--weights", required=True,
+                        help="a checkpoint of this project, or an exported .tflite / .onnx "
+                             "file or SavedModel folder")
     add_dataset_options(parser, "--subset", "val")
     parser.add_argument("--limit", type=int, default=None,
                         help="evaluate the first LIMIT images only (default: all)")
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="count from this score (default: the model's operating "
+                             "threshold, calibrated in training)")
+    parser.add_argument("--border-objects", choices=("count", "drop"), default=None,
+                        help="count or drop detections touching the image border (default: "
+                             "the model's DETECTION_BORDER_OBJECTS, learnt in training)")
+    parser.add_argument("--output", default=None,
+                        help="folder for counts.csv, per_image.csv and the pictures "
+                             "(default: CHECKPOINT_evaluation_SUBSET beside the checkpoint)")
     return parser

@@ -54,22 +54,24 @@ def count_at(scores, truth, threshold: float) -> Counting:
     return Counting(float(threshold), counts, truth, errors)
 
 
-def best_count_threshold(scores, truth, lowest: float = 0.0,
+def best_count_threshold(scores, truth, lowest: float = 0.0, matched=None,
                          max_candidates: int = 4096) -> Counting:
-    """The threshold, not below ``lowest``, with the smallest mean count error.
+    """The threshold, not below ``lowest``, with the smallest mean count error; among equal
+    errors the one with the highest F1 (when ``matched`` is given), then the highest.
 
     Every threshold between two neighbouring distinct scores counts the same detections, so
     the candidates are the midpoints between them (robust to small score changes), the midpoint
     between the lowest score and ``lowest``, and one just above the highest score (count
     nothing); with more than ``max_candidates`` distinct scores, that many spread evenly over
-    their ranks. Ties go to the highest threshold. ``lowest`` is the score down to which
-    ``scores`` were kept (below it nothing is known).
+    their ranks. ``lowest`` is the score down to which ``scores`` were kept (below it
+    nothing is known). ``matched``: per image, (N,) bool aligned with its scores, True for a
+    detection that matches an object (mask IoU >= 0.5); F1 = 2 TP / (counted + true).
     """
     truth = np.asarray(truth, dtype=np.int64).reshape(-1)
-    ranked = [np.sort(np.asarray(s, dtype=np.float64).reshape(-1)) for s in scores]
-    if len(ranked) != truth.size:
-        raise ValueError(f"{len(ranked)} score arrays for {truth.size} true counts")
-    pooled = np.concatenate(ranked + [np.zeros(0)])
+    scores = [np.asarray(s, dtype=np.float64).reshape(-1) for s in scores]
+    if len(scores) != truth.size:
+        raise ValueError(f"{len(scores)} score arrays for {truth.size} true counts")
+    pooled = np.concatenate(scores + [np.zeros(0)])
     distinct = np.unique(pooled[pooled >= lowest])[::-1]  # descending
     if distinct.size == 0:
         return count_at(scores, truth, max(float(lowest), 0.5))
@@ -78,9 +80,83 @@ def best_count_threshold(scores, truth, lowest: float = 0.0,
     below = np.append(distinct[1:], lowest)
     candidates = np.where(below < distinct, (distinct + below) / 2, distinct)
     candidates = np.append(np.nextafter(distinct[0], np.inf), candidates)  # high to low
-    total = np.zeros(candidates.size)
-    for image_scores, true in zip(ranked, truth):
-        counted = image_scores.size - np.searchsorted(image_scores, candidates, side="left")
-        total += np.abs(counted - true) / max(int(true), 1)
-    best = int(np.flatnonzero(total <= total.min() + 1e-9)[0])
+    error, true_positives, counted_all = (np.zeros(candidates.size) for _ in range(3))
+    for k, (image_scores, true) in enumerate(zip(scores, truth)):
+        order = np.argsort(image_scores, kind="stable")
+        ranked = image_scores[order]
+        counted = ranked.size - np.searchsorted(ranked, candidates, side="left")
+        error += np.abs(counted - true) / max(int(true), 1)
+        counted_all += counted
+        if matched is not None:
+            hits = np.asarray(matched[k], bool).reshape(-1)[order][::-1]  # best score first
+            cumulative = np.concatenate([[0], np.cumsum(hits)])
+            true_positives += cumulative[counted]
+    f1 = 2 * true_positives / np.maximum(counted_all + truth.sum(), 1)
+    tied = np.flatnonzero(error <= error.min() + 1e-9)
+    best = int(tied[np.argmax(f1[tied])])  # the first (highest threshold) of equal F1s
     return count_at(scores, truth, float(candidates[best]))
+
+
+def f1_at(scores, truth, matched, threshold: float) -> float:
+    """F1 of the detections with score >= ``threshold``: 2 TP / (counted + true), with TP
+    the counted detections that ``matched`` marks (see :func:`best_count_threshold`)."""
+    counted = sum(int(np.count_nonzero(np.asarray(s) >= threshold)) for s in scores)
+    hits = sum(int(np.count_nonzero(np.asarray(m, bool) & (np.asarray(s) >= threshold)))
+               for s, m in zip(scores, matched))
+    return 2 * hits / max(counted + int(np.sum(truth)), 1)
+
+
+# ------------------------------------------------------------------ where counts go wrong
+#: What each detection at the operating threshold is, against the annotations of its image:
+#: ``correct`` (mask IoU >= 0.5 with an object no higher-scoring detection took),
+#: ``duplicate`` (IoU >= 0.5 with, or most of its pixels on, an object already counted),
+#: ``fragment`` (most of its pixels on one object it does not match: a part of it),
+#: ``merged`` (covers most of two or more objects), ``ignore_region`` (most of its pixels in a
+#: crowd or ``__ignore__`` region), ``background`` (on no annotated object).
+DETECTION_KINDS = ("correct", "duplicate", "fragment", "merged", "ignore_region", "background")
+
+
+def classify_detections(gt_masks, gt_class_ids, pred_masks, pred_scores,
+                        iou_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Sort one image's detections into :data:`DETECTION_KINDS`, all classes together (a
+    count is of objects, whatever their class).
+
+    gt_masks (H, W, G) bool with gt_class_ids (G,) (negative: crowd / ignore regions);
+    pred_masks (H, W, P) bool, pred_scores (P,). Detections are judged best score first.
+    Returns kinds (P,) str in the input order and missed (G,) bool: the objects that no
+    detection matched (crowd regions never are missed). Then ``counted - true`` = duplicates
+    + fragments + merged + ignore_region + background - missed (+ the extra objects of
+    merged detections, which stay one count each).
+    """
+    from .voc import mask_intersections
+
+    gt_class_ids = np.asarray(gt_class_ids).reshape(-1)
+    scores = np.asarray(pred_scores, np.float64).reshape(-1)
+    kinds = np.full(scores.size, "background", dtype=object)
+    real = gt_class_ids > 0
+    missed = real.copy()
+    if scores.size == 0 or gt_class_ids.size == 0:
+        return kinds.astype(str), missed
+    inter, pred_area, gt_area = mask_intersections(pred_masks, gt_masks)
+    iou = inter / np.maximum(pred_area[:, None] + gt_area[None, :] - inter, 1e-9)
+    on = inter / np.maximum(pred_area[:, None], 1e-9)       # share of the detection
+    covers = inter / np.maximum(gt_area[None, :], 1e-9)     # share of the object
+    matched = np.zeros(gt_class_ids.size, bool)
+    for p in np.argsort(-scores, kind="stable"):
+        best_iou = np.where(real, iou[p], -1.0)
+        g = int(np.argmax(best_iou))
+        if best_iou[g] >= iou_threshold:
+            kinds[p] = "duplicate" if matched[g] else "correct"
+            matched[g] = True
+            continue
+        if np.count_nonzero(real & (covers[p] >= 0.5)) >= 2:
+            kinds[p] = "merged"
+            continue
+        most = np.where(real, on[p], -1.0)
+        g = int(np.argmax(most))
+        if most[g] >= 0.5:
+            kinds[p] = "duplicate" if matched[g] else "fragment"
+        elif (~real).any() and on[p][~real].sum() >= 0.5:
+            kinds[p] = "ignore_region"
+    missed &= ~matched
+    return kinds.astype(str), missed

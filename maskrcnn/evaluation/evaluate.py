@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..data.borders import touches_border
 from ..data.convert import dataset_to_coco
 from ..data.transforms import extract_bboxes
 from ..errors import DatasetError
 from ..progress import progress_bar
 from .coco import CocoEvaluation, evaluate_coco, format_table, results_to_coco
-from .counting import Counting, best_count_threshold, count_at
-from .voc import evaluate_image
+from .counting import (
+    DETECTION_KINDS,
+    Counting,
+    best_count_threshold,
+    classify_detections,
+    count_at,
+    f1_at,
+)
+from .voc import compute_matches, evaluate_image
 
 
 @dataclass
@@ -38,6 +46,14 @@ class EvaluationResult:
         image's detections of all classes, down to ``scored_from``.
     operating_threshold: the model's DETECTION_MIN_CONFIDENCE (None: it has no config).
     scored_from: the lowest score detected during the evaluation (None: as configured).
+    detection_matched: one (N,) bool array per image, aligned with ``detection_scores``:
+        the detection matches an object of its class at mask IoU >= ``iou_threshold``.
+
+    ``per_image`` also says, at the operating threshold, what each counted detection is
+    (``n_correct``, ``n_duplicate``, ``n_fragment``, ``n_merged``, ``n_ignore_region``,
+    ``n_background``: :data:`~maskrcnn.evaluation.counting.DETECTION_KINDS`), ``n_missed``
+    objects, ``n_wrong_at_border`` (detections not correct that touch the image border), and
+    ``true_share`` / ``counted_share``, the share of the image's pixels the objects cover.
     """
     per_image: pd.DataFrame
     mAP50: float
@@ -51,6 +67,7 @@ class EvaluationResult:
     detection_scores: list = field(default_factory=list)
     operating_threshold: float | None = None
     scored_from: float | None = None
+    detection_matched: list = field(default_factory=list)
 
     def counting(self, threshold: float | None = None) -> Counting:
         """Per-image counts against the truth (``n_gt``) when detections with score >=
@@ -65,7 +82,55 @@ class EvaluationResult:
         Chosen on these images, it flatters them: choose it on images the model was not
         trained on and judge it on others."""
         return best_count_threshold(self.detection_scores, self.per_image["n_gt"],
-                                    lowest=self.scored_from or 0.0)
+                                    lowest=self.scored_from or 0.0,
+                                    matched=self.detection_matched or None)
+
+    def f1(self, threshold: float | None = None) -> tuple[float, float, float]:
+        """Precision, recall and F1 at mask IoU ``iou_threshold`` of the detections scoring
+        at least ``threshold`` (default: the operating threshold), all images together."""
+        threshold = self.counting(threshold).threshold
+        counted = sum(int(np.count_nonzero(s >= threshold)) for s in self.detection_scores)
+        hits = sum(int(np.count_nonzero(m & (s >= threshold)))
+                   for s, m in zip(self.detection_scores, self.detection_matched))
+        true = int(self.per_image["n_gt"].sum())
+        return (hits / counted if counted else float("nan"), hits / true if true else
+                float("nan"), f1_at(self.detection_scores, self.per_image["n_gt"],
+                                    self.detection_matched, threshold))
+
+    def threshold_curve(self, points: int = 200) -> pd.DataFrame:
+        """Per score threshold (``points`` of them, evenly over the scores' ranks, from the
+        lowest scored): mean count error, precision, recall and F1 (all as fractions)."""
+        pooled = np.sort(np.concatenate([np.zeros(0)] + [np.asarray(s, np.float64)
+                                                          for s in self.detection_scores]))
+        low = self.scored_from or 0.0
+        if pooled.size:
+            grid = np.unique(pooled[np.linspace(0, pooled.size - 1, points).astype(int)])
+        else:
+            grid = np.array([max(low, 0.5)])
+        rows = []
+        for t in grid:
+            precision, recall, f1 = self.f1(float(t))
+            rows.append((float(t), self.counting(float(t)).mean_error, precision, recall, f1))
+        return pd.DataFrame(rows, columns=["threshold", "mean_count_error", "precision",
+                                           "recall", "f1"])
+
+    def breakdown(self) -> pd.Series:
+        """What the detections counted at the operating threshold are, all images together
+        (see :data:`~maskrcnn.evaluation.counting.DETECTION_KINDS`), with the objects missed
+        and the wrong detections that touch the border."""
+        columns = [f"n_{k}" for k in DETECTION_KINDS] + ["n_missed", "n_wrong_at_border"]
+        totals = self.per_image[columns].sum()
+        return totals.rename(lambda c: c.removeprefix("n_"))
+
+    def counts_table(self) -> pd.DataFrame:
+        """Per image: true and counted objects at the operating threshold, the relative count
+        error, and the true and counted share of the image's pixels (what counts.csv holds)."""
+        counting = self.counting()
+        return pd.DataFrame({
+            "image_id": self.per_image["image_id"], "reference": self.per_image["reference"],
+            "true_count": counting.truth, "counted": counting.counts,
+            "count_error": counting.errors, "true_share": self.per_image["true_share"],
+            "counted_share": self.per_image["counted_share"]})
 
     def coco_table(self) -> pd.DataFrame:
         """bbox and segm COCO summaries in one DataFrame (percent)."""
@@ -79,10 +144,19 @@ class EvaluationResult:
                  "COCO (percent):", format_table(self.coco_table())]
         if self.detection_scores and self.per_image["n_gt"].gt(0).any():
             best = self.best_counting()
+            precision, recall, f1 = self.f1()
+            kinds = self.breakdown()
             lines += [f"counts at the operating threshold, {self.counting()}",
-                      f"counts at the best threshold for these pictures, {best} "
-                      f"(`maskrcnn detect --min-confidence {best.threshold:.3f}`; choose it on "
-                      "pictures the model was not trained on)"]
+                      f"  precision {100 * precision:.0f} %, recall {100 * recall:.0f} %, "
+                      f"F1 {100 * f1:.0f} % (mask IoU >= {self.iou_threshold:.2f})",
+                      "  the counted detections: " + ", ".join(
+                          f"{int(kinds[k])} {k.replace('_', ' ')}" for k in DETECTION_KINDS)
+                      + f"; {int(kinds['missed'])} objects missed; "
+                      f"{int(kinds['wrong_at_border'])} of the wrong detections touch the "
+                      "image border",
+                      f"counts at the best threshold for these pictures, {best} (chosen on "
+                      "these pictures: it flatters them; `maskrcnn calibrate` chooses one on "
+                      "a validation split)"]
         notes = {e.note for e in (self.coco_bbox, self.coco_segm) if e.note}
         return "\n".join(lines + [f"note: {n}" for n in sorted(notes)])
 
@@ -179,7 +253,7 @@ def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_si
               operating, progress=False, scored_from=None) -> EvaluationResult:
     ids = _select_image_ids(dataset, image_ids, limit)
     num_classes = dataset.num_classes
-    rows, coco_records, detection_scores = [], [], []
+    rows, coco_records, detection_scores, detection_matched = [], [], [], []
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     detect_seconds = 0.0
     bar = progress_bar(total=int(ids.size), desc="evaluating", unit="image",
@@ -213,12 +287,23 @@ def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_si
             except ValueError as error:
                 raise ValueError(f"{reference}: {error}") from None
             confusion += image_confusion
+            masks = np.asarray(result["masks"])
+            kinds, missed = classify_detections(gt_masks, gt_class_ids, masks[..., shown],
+                                                result["scores"][shown], iou_threshold)
             rows.append({"image_id": dataset.image_info[int(image_id)]["id"],
                          "reference": reference, "AP50": ap50, "AP": ap,
                          "n_gt": int(np.count_nonzero(gt_class_ids > 0)),
-                         "n_pred": int(np.count_nonzero(shown))})
+                         "n_pred": int(np.count_nonzero(shown)),
+                         **{f"n_{kind}": int(np.count_nonzero(kinds == kind))
+                            for kind in DETECTION_KINDS},
+                         "n_missed": int(missed.sum()),
+                         "n_wrong_at_border": _wrong_at_border(masks[..., shown], kinds),
+                         "true_share": _share(gt_masks[..., gt_class_ids > 0]),
+                         "counted_share": _share(masks[..., shown])})
             coco_records += results_to_coco([position], [result])
             detection_scores.append(np.asarray(result["scores"], np.float32).reshape(-1))
+            detection_matched.append(_matched(gt_boxes, gt_class_ids, gt_masks, result,
+                                              iou_threshold))
         bar.update(len(batch))
     bar.close()
     per_image = pd.DataFrame(rows)
@@ -230,11 +315,40 @@ def _evaluate(model, dataset, image_ids, limit, iou_threshold, verbose, batch_si
         coco_segm=evaluate_coco(gt_coco, coco_records, "segm"),
         confusion=confusion, class_names=list(dataset.class_names),
         iou_threshold=iou_threshold, seconds_per_image=detect_seconds / ids.size,
-        detection_scores=detection_scores, operating_threshold=operating,
-        scored_from=scored_from)
+        detection_scores=detection_scores, detection_matched=detection_matched,
+        operating_threshold=operating, scored_from=scored_from)
     if verbose:
         print(result)
     return result
+
+
+def _matched(gt_boxes, gt_class_ids, gt_masks, result, iou_threshold) -> np.ndarray:
+    """(N,) bool in the result's order: the detections that match an object of their class
+    at mask IoU >= ``iou_threshold`` (greedy by score, as VOC AP matches)."""
+    _, pred_match, _ = compute_matches(gt_boxes, gt_class_ids, gt_masks, result["rois"],
+                                       result["class_ids"], result["scores"],
+                                       np.asarray(result["masks"]), iou_threshold)
+    order = np.argsort(-np.asarray(result["scores"], np.float64), kind="stable")
+    matched = np.zeros(order.size, bool)
+    matched[order] = pred_match >= 0
+    return matched
+
+
+def _wrong_at_border(masks: np.ndarray, kinds: np.ndarray) -> int:
+    """How many of the detections not ``correct`` touch the image border."""
+    wrong = np.flatnonzero(kinds != "correct")
+    if wrong.size == 0:
+        return 0
+    boxes = extract_bboxes(masks[..., wrong]).astype(np.int64)
+    touching = touches_border(boxes, lambda k: masks[boxes[k, 0]:boxes[k, 2],
+                                                     boxes[k, 1]:boxes[k, 3], wrong[k]],
+                              masks.shape[0], masks.shape[1])
+    return int(touching.sum())
+
+
+def _share(masks: np.ndarray) -> float:
+    """Share of the image's pixels that the union of (H, W, N) masks covers."""
+    return float(masks.any(axis=-1).mean()) if masks.shape[-1] else 0.0
 
 
 def _nanmean(values) -> float:

@@ -15,7 +15,8 @@ from ..visualize import NotebookFigure
 from ..visualize.training import plot_loss_curves, plot_losses, read_tensorboard_scalars
 
 __all__ = ["plot_precision_recall", "plot_confusion_matrix", "plot_ap_histogram",
-           "plot_losses", "plot_loss_curves", "read_tensorboard_scalars"]
+           "plot_count_error", "plot_operating_point", "plot_losses", "plot_loss_curves",
+           "read_tensorboard_scalars"]
 
 
 def _figure(width=6.0, height=4.5):
@@ -98,4 +99,52 @@ def plot_ap_histogram(per_image_ap, bins=10, title=None) -> Figure:
     ax.axvline(mean, color="tab:red", linestyle="--", label=f"mean {mean:.3f}")
     ax.set(xlabel="AP", ylabel="images", xlim=(0, 1), title=text)
     ax.legend()
+    return fig
+
+
+# --------------------------------------------------------------------------- counting
+def plot_count_error(result, title=None) -> Figure:
+    """Mean per-image count error and F1 (percent) against the score threshold, for an
+    :class:`~maskrcnn.evaluation.evaluate.EvaluationResult`, with the operating threshold
+    and the best one for these images marked."""
+    curve = result.threshold_curve()
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot(curve["threshold"], 100 * curve["mean_count_error"], color="tab:red",
+            label="mean count error per image")
+    ax.plot(curve["threshold"], 100 * curve["f1"], color="tab:blue",
+            label="F1 at mask IoU 0.5")
+    best = result.best_counting()
+    ax.axvline(best.threshold, color="tab:green", linestyle=":",
+               label=f"best here {best.threshold:.2f} ({100 * best.mean_error:.0f} %)")
+    if result.operating_threshold is not None:
+        now = result.counting()
+        ax.axvline(now.threshold, color="black", linestyle="--",
+                   label=f"operating {now.threshold:.2f} ({100 * now.mean_error:.0f} %)")
+    ax.set_xlabel("score threshold")
+    ax.set_ylabel("percent")
+    ax.set_ylim(0, max(100.0, float(np.nanmax(100 * curve["mean_count_error"])) * 1.05))
+    ax.legend(loc="best", fontsize="small")
+    ax.set_title(title or f"Counting on {len(result.per_image)} images")
+    return fig
+
+
+def plot_operating_point(result, title=None) -> Figure:
+    """Precision against recall at mask IoU 0.5 over every score threshold (all classes and
+    images pooled), with the operating point marked: where the counts and pictures are."""
+    curve = result.threshold_curve()
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot(100 * curve["recall"], 100 * curve["precision"], color="tab:blue",
+            label="all thresholds")
+    precision, recall, f1 = result.f1()
+    threshold = result.counting().threshold
+    ax.plot([100 * recall], [100 * precision], "o", color="black", markersize=8,
+            label=f"operating point: score {threshold:.2f}, F1 {100 * f1:.0f} %")
+    ax.set_xlabel("recall (percent)")
+    ax.set_ylabel("precision (percent)")
+    ax.set_xlim(0, 101)
+    ax.set_ylim(0, 101)
+    ax.legend(loc="lower left", fontsize="small")
+    ax.set_title(title or "Precision and recall (mask IoU 0.5)")
     return fig

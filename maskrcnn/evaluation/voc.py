@@ -68,7 +68,7 @@ def compute_overlaps(boxes1, boxes2, area1=None, area2=None):
     return _safe_divide(inter, a1[:, None] + a2[None, :] - inter)
 
 
-def _mask_intersections(masks1, masks2):
+def mask_intersections(masks1, masks2):
     """(N1, N2) pixel intersections and the (N1,), (N2,) pixel areas of two mask stacks.
 
     Areas are column sums. Intersections are one matrix product of the flattened masks,
@@ -116,7 +116,7 @@ def compute_overlaps_masks(masks1, masks2):
                          "both must be (H, W, N) with the same H and W")
     if masks1.shape[-1] == 0 or masks2.shape[-1] == 0:
         return np.zeros((masks1.shape[-1], masks2.shape[-1]))
-    inter, area1, area2 = _mask_intersections(masks1, masks2)
+    inter, area1, area2 = mask_intersections(masks1, masks2)
     return _safe_divide(inter, area1[:, None] + area2[None, :] - inter)
 
 
@@ -174,7 +174,7 @@ def _prepare(gt_boxes, gt_class_ids, gt_masks, pred_boxes, pred_class_ids, pred_
             raise ValueError(f"gt_masks are {gt['masks'].shape[:2]} but pred_masks are "
                              f"{pred['masks'].shape[:2]}; predictions must be at the "
                              "original image size")
-        inter, pred_area, gt_area = _mask_intersections(pred["masks"], gt["masks"])
+        inter, pred_area, gt_area = mask_intersections(pred["masks"], gt["masks"])
     else:
         inter, pred_area, gt_area = _box_intersections(pred["boxes"], gt["boxes"])
     # Descending score; equal scores keep their input order. The masks themselves are not

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from ..errors import WeightsError
 from ..predictor import Predictor
-from .saved_model import ExportedDetector, config_of
+from .saved_model import ExportedDetector
 
 METADATA_KEY = "maskrcnn"  # where the config and class names go inside an exported file
 
@@ -34,9 +34,8 @@ class RuntimeDetector(ExportedDetector):
         if not metadata_text:
             raise WeightsError(f"{path}: no maskrcnn metadata; was it written by maskrcnn's "
                                "export (model.export(path, format=...))?")
-        metadata = json.loads(metadata_text)
         self.path = path
-        self.config, self.class_names = config_of(metadata), metadata["class_names"]
+        self.read_metadata(json.loads(metadata_text))
 
         def graph(images, windows):
             detections, masks = run(np.asarray(images, np.uint8),

@@ -58,14 +58,31 @@ class _InferenceModule(tf.Module):
         return {"detections": detections, "masks": masks}
 
 
+#: Exported graphs detect from this score (or the operating threshold, if lower); the
+#: operating threshold in their metadata is applied after the graph, so that a user can
+#: still count from another threshold down to this one.
+GRAPH_MIN_CONFIDENCE = 0.05
+
+
+def graph_min_confidence(config) -> float:
+    """The score an exported graph of ``config`` detects from."""
+    return min(GRAPH_MIN_CONFIDENCE, float(config.DETECTION_MIN_CONFIDENCE))
+
+
 def inference_function(model, portable: bool = False):
     """The module holding ``model``'s inference graph and its concrete function (uint8
     images of any size and windows in, ``detections`` and ``masks`` out), traced with the
-    portable ops (``maskrcnn.modeling.portable``) when ``portable``."""
+    portable ops (``maskrcnn.modeling.portable``) when ``portable``, detecting from
+    :func:`graph_min_confidence`."""
     model.predictor.graph()  # the batch norms as the config says (BN_INFERENCE_STATISTICS)
     module = _InferenceModule(model.keras_model, model.config.IMAGE_CHANNEL_COUNT)
-    with portable_ops() if portable else contextlib.nullcontext():
-        return module, module.detect.get_concrete_function()
+    operating = model.config.DETECTION_MIN_CONFIDENCE
+    model.config.DETECTION_MIN_CONFIDENCE = graph_min_confidence(model.config)
+    try:
+        with portable_ops() if portable else contextlib.nullcontext():
+            return module, module.detect.get_concrete_function()
+    finally:
+        model.config.DETECTION_MIN_CONFIDENCE = operating
 
 
 def frozen_portable_function(model):
@@ -82,8 +99,13 @@ def frozen_portable_function(model):
 
 
 def metadata_of(model) -> dict:
-    """What a loader needs beside the graph: the config (JSON text) and the class names."""
-    return {"config": model.config.to_json(), "class_names": list(model.class_names or [])}
+    """What a loader needs beside the graph: the config (JSON text, with the operating
+    threshold), the class names, the score the graph detects from, and the calibration of
+    the threshold (JSON text, or None)."""
+    calibration = getattr(model, "calibration", None)
+    return {"config": model.config.to_json(), "class_names": list(model.class_names or []),
+            "graph_min_confidence": graph_min_confidence(model.config),
+            "calibration": calibration.to_json() if calibration is not None else None}
 
 
 def export_saved_model(model, path: str, portable: bool = False) -> str:
@@ -120,7 +142,7 @@ def load_saved_model(path: str):
         raise WeightsError(f"{path}: no {METADATA_FILE}; was it written by maskrcnn's export?")
     with open(metadata_path) as f:
         metadata = json.load(f)
-    return ServedModel(tf.saved_model.load(path), config_of(metadata), metadata["class_names"])
+    return ServedModel(tf.saved_model.load(path), metadata)
 
 
 class ExportedDetector:
@@ -131,6 +153,17 @@ class ExportedDetector:
     config: Config
     class_names: list[str]
     predictor: Predictor
+    calibration = None  # how the operating threshold was chosen (a Calibration), or None
+    graph_min_confidence = 0.0  # the score the graph detects from: no threshold below it
+
+    def read_metadata(self, metadata: dict) -> None:
+        """Config, class names, calibration and graph threshold from ``metadata_of``'s dict
+        (files exported before the graph threshold was kept detect from their config's)."""
+        from ..evaluation.calibration import Calibration
+        self.config, self.class_names = config_of(metadata), metadata["class_names"]
+        self.calibration = Calibration.from_json(metadata.get("calibration"))
+        self.graph_min_confidence = float(metadata.get(
+            "graph_min_confidence", self.config.DETECTION_MIN_CONFIDENCE))
 
     def detect(self, images, verbose: int = 0, masks: str = "auto") -> list[dict]:
         """As ``MaskRCNN.detect`` (``masks``: "full", "crops" or "auto")."""
@@ -144,15 +177,16 @@ class ServedModel(ExportedDetector):
     """A loaded SavedModel behind ``detect``: no Keras model is built, the graph and
     variables come from the SavedModel."""
 
-    def __init__(self, loaded, config: Config, class_names: list[str]):
-        self.loaded, self.config, self.class_names = loaded, config, class_names
+    def __init__(self, loaded, metadata: dict):
+        self.loaded = loaded
+        self.read_metadata(metadata)
         serve = loaded.signatures["serving_default"]
 
         def graph(images, windows):
             result = serve(images=images, windows=windows)
             return result["detections"], result["masks"]
 
-        self.predictor = Predictor(config, lambda: graph)
+        self.predictor = Predictor(self.config, lambda: graph)
 
 
 ServedMaskRCNN = ServedModel  # its name before the Predictor split

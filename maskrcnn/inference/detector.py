@@ -35,6 +35,13 @@ def load_detector(weights: str, config=None, class_names=None, min_confidence=No
     exported = load_exported(weights)  # .tflite, .onnx or a SavedModel folder: graph fixed
     if exported is not None:
         exported.class_names = class_names_of(exported, class_names)
+        if min_confidence is not None:
+            floor = exported.graph_min_confidence
+            if min_confidence < floor:
+                raise ConfigError(f"{weights} was exported to detect from score {floor:g}: "
+                                  f"min_confidence {min_confidence:g} is below it; export "
+                                  "again from the checkpoint, or choose at least that")
+            exported.config.DETECTION_MIN_CONFIDENCE = float(min_confidence)
         return exported
     if isinstance(config, (str, os.PathLike)):
         text = os.fspath(config)
@@ -51,6 +58,21 @@ def load_detector(weights: str, config=None, class_names=None, min_confidence=No
                                      **overrides)
     model.class_names = class_names_of(model, class_names)
     return model
+
+
+def operating_point(model, min_confidence=None) -> str:
+    """One line: the score threshold detections count from, and where it comes from."""
+    threshold = float(model.config.DETECTION_MIN_CONFIDENCE)
+    if min_confidence is not None:
+        line = f"score threshold {threshold:.3f} (--min-confidence)"
+    elif getattr(model, "calibration", None) is not None:
+        line = model.calibration.describe()
+    else:
+        line = (f"score threshold {threshold:.3f}: the config's DETECTION_MIN_CONFIDENCE, not "
+                "calibrated (`maskrcnn calibrate` chooses one on images whose counts you know)")
+    if model.config.DETECTION_BORDER_OBJECTS == "drop":
+        line += "; detections touching the image border are not counted (--border-objects count)"
+    return line
 
 
 def class_names_of(model, names=None) -> list[str]:

@@ -12,7 +12,13 @@ import pandas as pd
 from ..errors import DatasetError
 from ..progress import progress_bar
 from .annotations import write_annotations
-from .detector import class_ids_of, class_names_of, device_scope, load_detector
+from .detector import (
+    class_ids_of,
+    class_names_of,
+    device_scope,
+    load_detector,
+    operating_point,
+)
 from .files import IMAGE_EXTENSIONS, check_output, list_images
 from .run import Run
 from .shares import detections_file, format_summary, write_tables
@@ -23,7 +29,8 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
                   batch_size: int | None = None, device: str | None = None,
                   save_masks: bool = False, resume: bool = False, config=None,
                   class_names=None, progress: bool = True,
-                  annotations: str | None = None) -> pd.DataFrame:
+                  annotations: str | None = None,
+                  border_objects: str | None = None) -> pd.DataFrame:
     """Detect instances in every image ``inputs`` names; write the outputs to ``output``.
 
     Args:
@@ -32,8 +39,8 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
         inputs: a folder, file or glob pattern, or a list of them (see :func:`list_images`).
         output: the output folder (created); refused if it is an input folder or holds an
             input file. Earlier outputs of the same names are replaced.
-        min_confidence: keep detections scoring at least this (default: the config's
-            DETECTION_MIN_CONFIDENCE).
+        min_confidence: keep detections scoring at least this (default: the model's
+            operating threshold, DETECTION_MIN_CONFIDENCE: calibrated in training).
         classes: class names to keep (default: all); also the classes of the CSV columns.
         batch_size: images per batch (default: the config's BATCH_SIZE).
         device: "cpu", "gpu", or None for TensorFlow's choice.
@@ -43,6 +50,8 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
         annotations: also write the kept detections as annotations to correct in a tool
             under ``output/annotations``: "via" (a VIA 2 project), "coco", "labelme" or
             "yolo" (:mod:`maskrcnn.inference.annotations`).
+        border_objects: "count" or "drop" detections touching the image border (default:
+            the config's DETECTION_BORDER_OBJECTS, learnt from the training annotations).
 
     Returns one row per image, as in images.csv (unreadable files have status "unreadable",
     the message in ``error`` and no counts); :func:`summarize` makes the per-class table.
@@ -60,7 +69,11 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
         if not hasattr(model, "detect"):
             weights = os.path.abspath(os.fspath(model))
             model = load_detector(weights, config, class_names, min_confidence, batch_size)
+        if border_objects is not None:
+            model.config.DETECTION_BORDER_OBJECTS = border_objects
         names = class_names_of(model, class_names)
+        if progress:
+            print(operating_point(model, min_confidence))
         keep_ids = class_ids_of(classes, names)
         threshold = float(getattr(model.config, "DETECTION_MIN_CONFIDENCE", 0.0))
         if min_confidence is not None and weights is None and min_confidence < threshold:
@@ -69,7 +82,8 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
                   file=sys.stderr)
         settings = {"weights": weights, "min_confidence": min_confidence,
                     "classes": None if keep_ids is None else [names[i] for i in keep_ids],
-                    "masks": bool(save_masks), "class_names": names}
+                    "masks": bool(save_masks), "class_names": names,
+                    "border_objects": model.config.DETECTION_BORDER_OBJECTS}
         done = load_state(output, settings, resume)
         todo, resumed = plan(files, done)
         bar = progress_bar(total=len(files), initial=resumed, unit="img", desc="detect",

@@ -34,8 +34,10 @@ def select(result: dict, min_confidence, keep_ids) -> dict:
         keep &= result["scores"] >= min_confidence
     if keep_ids is not None:
         keep &= np.isin(result["class_ids"], keep_ids)
-    return result if keep.all() else {k: v[..., keep] if k == "masks" else v[keep]
-                                      for k, v in result.items()}
+    if keep.all():
+        return result
+    out = {k: result[k][keep] for k in ("rois", "class_ids", "scores")}
+    return {**result, **out, "masks": result["masks"][..., keep]}
 
 
 def picture_inputs(image: np.ndarray, result: dict):

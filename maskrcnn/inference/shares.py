@@ -50,11 +50,16 @@ def covered_pixels(masks, chosen: np.ndarray) -> int:
 
 
 def share_row(result: dict, class_names, columns) -> dict:
-    """The images.csv columns of one image: instances, any_object_share, and
-    ``<class>_count`` / ``<class>_share`` for each class named in ``columns``."""
+    """The images.csv columns of one image: instances, any_object_share, the detections
+    that post-processing left out (``not_counted_at_border``, ``not_counted_duplicates``:
+    see :meth:`~maskrcnn.predictor.Predictor.postprocess`), and ``<class>_count`` /
+    ``<class>_share`` for each class named in ``columns``."""
     shares = area_shares(result, class_names)
+    dropped = result.get("dropped") or {}
     row = {"instances": int(shares.loc[ANY_OBJECT, "count"]),
-           "any_object_share": float(shares.loc[ANY_OBJECT, "share"])}
+           "any_object_share": float(shares.loc[ANY_OBJECT, "share"]),
+           "not_counted_at_border": int(dropped.get("border", 0)),
+           "not_counted_duplicates": int(dropped.get("duplicate", 0))}
     row.update({f"{n}_{k}": shares.loc[n, k].item() for n in columns
                 for k in ("count", "share")})
     return row
@@ -64,7 +69,8 @@ def write_tables(output: str, files: list[str], records: dict, classes: list[str
     """images.csv and summary.csv of the current inputs (``records`` by input path);
     returns the images table."""
     columns = ["image_id", "file", "annotated", "status", "error", "height", "width",
-               "instances", "any_object_share"]
+               "instances", "any_object_share", "not_counted_at_border",
+               "not_counted_duplicates"]
     columns += [f"{c}_{k}" for c in classes for k in ("count", "share")]
     rows = []
     for path in files:
@@ -75,7 +81,8 @@ def write_tables(output: str, files: list[str], records: dict, classes: list[str
                      "annotated": os.path.join("annotated", r["name"] + ".jpg") if ok else None,
                      **(r.get("row") or {})})
     df = pd.DataFrame(rows, columns=columns)
-    counts = ["height", "width", "instances"] + [f"{c}_count" for c in classes]
+    counts = ["height", "width", "instances", "not_counted_at_border",
+              "not_counted_duplicates"] + [f"{c}_count" for c in classes]
     df[counts] = df[counts].astype("Int64")
     df.to_csv(os.path.join(output, "images.csv"), index=False)
     summarize(df, classes).to_csv(os.path.join(output, "summary.csv"))

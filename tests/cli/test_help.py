@@ -9,8 +9,8 @@ import pytest
 
 from maskrcnn.cli import build_parser, main
 
-COMMANDS = ["demo", "train", "evaluate", "export", "inspect", "convert", "split", "merge",
-            "detect"]
+COMMANDS = ["demo", "train", "calibrate", "evaluate", "export", "inspect", "convert", "split",
+            "merge", "detect"]
 
 
 def _subparsers():

@@ -207,8 +207,10 @@ def test_evaluate_model_perfect_predictor(dataset):
     result = evaluate_model(model, dataset, verbose=False)
     assert result.mAP50 == 1.0 and result.mAP == 1.0
     assert (result.per_image["AP50"] == 1.0).all()
-    assert list(result.per_image.columns) == ["image_id", "reference", "AP50", "AP", "n_gt",
-                                              "n_pred"]
+    assert list(result.per_image.columns)[:6] == ["image_id", "reference", "AP50", "AP",
+                                                  "n_gt", "n_pred"]
+    assert (result.per_image["n_correct"] == result.per_image["n_gt"]).all()
+    assert result.breakdown().drop("correct").sum() == 0
     assert result.coco_segm.stats["AP"] == pytest.approx(100.0)
     assert result.coco_bbox.stats["AP"] == pytest.approx(100.0)
     n_gt = int(result.per_image["n_gt"].sum())

@@ -5,6 +5,7 @@ import pytest
 
 from maskrcnn.data.readers.shapes import ShapesDataset
 from maskrcnn.evaluation import best_count_threshold, count_at, evaluate_model
+from maskrcnn.evaluation.counting import classify_detections, f1_at
 
 from .test_coco import GroundTruthDetector, perfect_result
 
@@ -105,8 +106,13 @@ def test_evaluate_model_reports_counts_at_the_operating_and_the_best_threshold(c
     assert best.mean_error == 0 and 0.3 < best.threshold <= 0.5
     assert result.counting(0.25).counts.tolist() == (truth + 1).tolist()
     printed = capsys.readouterr().out
-    assert f"--min-confidence {best.threshold:.3f}" in printed
+    assert f"best threshold for these pictures, score >= {best.threshold:.3f}" in printed
     assert "counts at the operating threshold" in printed
+    kinds = result.breakdown()  # every detection counts: the objects and the two extra
+    assert kinds["correct"] == truth.sum() and kinds["missed"] == 0
+    assert kinds.drop(["correct", "missed", "wrong_at_border"]).sum() == 2 * len(truth)
+    assert kinds["wrong_at_border"] == 2 * len(truth)  # the extra masks fill a corner
+    assert result.f1(0.4)[2] == 1.0 and result.f1(0.25)[2] < 1.0
 
 
 def test_counting_at_the_operating_threshold_is_what_n_pred_counts():
@@ -123,3 +129,55 @@ def test_counting_at_the_operating_threshold_is_what_n_pred_counts():
     assert operating.threshold == 0.25 and result.scored_from == 0.05
     assert operating.counts.tolist() == result.per_image["n_pred"].tolist() == (truth + 1).tolist()
     assert result.best_counting().counts.tolist() == truth.tolist()
+
+
+def _squares(h, w, boxes):
+    masks = np.zeros((h, w, len(boxes)), bool)
+    for k, (y1, x1, y2, x2) in enumerate(boxes):
+        masks[y1:y2, x1:x2, k] = True
+    return masks
+
+
+def test_classify_detections_names_each_kind_of_extra_count():
+    """Made-up objects and detections whose kind is known by construction."""
+    gt = _squares(60, 60, [(2, 2, 12, 12), (20, 20, 30, 30), (20, 32, 30, 42),
+                           (45, 45, 55, 55), (45, 2, 58, 15)])
+    gt_ids = np.array([1, 1, 1, 1, -1])  # the last one a crowd / ignore region
+    pred = _squares(60, 60, [
+        (2, 2, 12, 12),      # 0.95 correct: object 0
+        (3, 3, 12, 12),      # 0.90 duplicate: IoU 0.81 with object 0, counted already
+        (20, 20, 30, 42),    # 0.85 merged: covers objects 1 and 2
+        (45, 45, 50, 50),    # 0.80 fragment: a quarter of object 3, nothing else took it
+        (4, 4, 8, 8),        # 0.75 duplicate: inside object 0, counted already
+        (46, 3, 57, 14),     # 0.70 in the ignore region
+        (35, 2, 40, 7),      # 0.65 background
+    ])
+    scores = np.array([0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65])
+    kinds, missed = classify_detections(gt, gt_ids, pred, scores)
+    assert kinds.tolist() == ["correct", "duplicate", "merged", "fragment", "duplicate",
+                              "ignore_region", "background"]
+    # objects 1 and 2 only merged, object 3 only in part: missed; the crowd region never is
+    assert missed.tolist() == [False, True, True, True, False]
+    # the order of the detections given does not change what each one is
+    order = np.array([6, 2, 0, 5, 1, 4, 3])
+    again, _ = classify_detections(gt, gt_ids, pred[..., order], scores[order])
+    assert again.tolist() == kinds[order].tolist()
+    # nothing detected: every object missed
+    none, missed = classify_detections(gt, gt_ids, pred[..., :0], scores[:0])
+    assert none.size == 0 and missed.sum() == 4
+
+
+def test_best_count_threshold_breaks_ties_by_f1():
+    """Thresholds 0.825 and 0.3 both miss by a third on average; at 0.825 the one counted
+    detection is wrong (F1 0), at 0.3 one of three is right (F1 0.4): F1 picks 0.3, and
+    without matches the higher threshold is taken."""
+    scores = [np.array([0.9]), np.array([0.6]), np.array([0.75])]
+    truth = [1, 1, 0]
+    matched = [np.array([False]), np.array([True]), np.array([False])]
+    plain = best_count_threshold(scores, truth, lowest=0.05)
+    best = best_count_threshold(scores, truth, lowest=0.05, matched=matched)
+    assert plain.mean_error == pytest.approx(best.mean_error) == pytest.approx(1 / 3)
+    assert 0.75 < plain.threshold < 0.9
+    assert 0.05 < best.threshold < 0.6
+    assert f1_at(scores, truth, matched, best.threshold) == pytest.approx(0.4)
+    assert f1_at(scores, truth, matched, plain.threshold) == 0

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import os
 
-from .common import add_command, add_dataset_options, fail, load_dataset
+from .common import (
+    add_command,
+    add_dataset_options,
+    add_matterport_options,
+    fail,
+    load_dataset,
+    matterport_class_names,
+)
 
 
 def calibrated_path(path: str) -> str:
@@ -23,9 +30,7 @@ def run(args) -> int:
                     "--in-place to rewrite the checkpoint")
     if output != source and os.path.exists(output) and not args.overwrite:
         return fail(f"{output} exists: give another --output, or --overwrite to replace it")
-    class_names = ([c.strip() for c in args.class_names.split(",") if c.strip()]
-                   if args.class_names else None)
-    model = load_detector(source, args.config, class_names)
+    model = load_detector(source, args.config, matterport_class_names(args))
     if not hasattr(model, "calibrate"):
         return fail(f"{source} is an exported model: calibrate the checkpoint it came from, "
                     "then export that")
@@ -61,10 +66,5 @@ def add_parser(subparsers):
                         help="replace an existing --output")
     parser.add_argument("--limit", type=int, default=None,
                         help="calibrate on the first LIMIT images only (default: all)")
-    parser.add_argument("--config", default=None,
-                        help="matterport .h5 only: its config as a JSON file or JSON text "
-                             "(default: the checkpoint's)")
-    parser.add_argument("--class-names", default=None,
-                        help="matterport .h5 only: comma-separated class names in class id "
-                             "order (default: the checkpoint's)")
+    add_matterport_options(parser)
     return parser

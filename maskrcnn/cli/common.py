@@ -32,6 +32,24 @@ def add_classes_option(parser) -> None:
                         help="comma-separated class names to keep (default: all)")
 
 
+def add_matterport_options(parser) -> None:
+    """--config and --class-names, for a matterport .h5 (``detect``, ``calibrate``)."""
+    parser.add_argument("--config", default=None,
+                        help="matterport .h5 only: the config as a JSON file or JSON text "
+                             "(default: the checkpoint's)")
+    parser.add_argument("--class-names", default=None,
+                        help="matterport .h5 only: comma-separated class names in class id "
+                             "order (background first or left out); a checkpoint of this "
+                             "project carries its own, and different names are refused (default: "
+                             "the checkpoint's, else class_1, class_2...)")
+
+
+def matterport_class_names(args) -> list[str] | None:
+    """The names --class-names gives, or None."""
+    return ([c.strip() for c in args.class_names.split(",") if c.strip()]
+            if args.class_names else None)
+
+
 def fail(err) -> int:
     """Print ``err`` as the command line's error line; returns exit status 2."""
     print(f"error: {err}", file=sys.stderr)

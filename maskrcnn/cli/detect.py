@@ -8,7 +8,13 @@ options or folders).
 from __future__ import annotations
 
 from ..errors import MaskRCNNError
-from .common import add_classes_option, add_command, fail
+from .common import (
+    add_classes_option,
+    add_command,
+    add_matterport_options,
+    fail,
+    matterport_class_names,
+)
 
 
 def run(args) -> int:
@@ -21,8 +27,7 @@ def run(args) -> int:
             pass
     from ..inference import detect_folder
 
-    class_names = ([c.strip() for c in args.class_names.split(",") if c.strip()]
-                   if args.class_names else None)
+    class_names = matterport_class_names(args)
     if args.config and class_names is None:
         return fail("--config (a matterport .h5) needs --class-names too")
     try:
@@ -78,12 +83,5 @@ def add_parser(subparsers):
                              "Studio), LabelMe JSON per image or YOLO labels (default: none)")
     parser.add_argument("--resume", action="store_true",
                         help="skip images that an earlier run into --output finished")
-    parser.add_argument("--config", default=None,
-                        help="matterport .h5 only: the config as a JSON file or JSON text "
-                             "(default: the checkpoint's)")
-    parser.add_argument("--class-names", default=None,
-                        help="matterport .h5 only: comma-separated class names in class id "
-                             "order (background first or left out); a checkpoint of this "
-                             "project carries its own, and different names are refused (default: "
-                             "the checkpoint's, else class_1, class_2...)")
+    add_matterport_options(parser)
     return parser

@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 
 from ...errors import DatasetError
-from ..files import load_json, register_image_file, split_name
+from ..files import json_format, load_json, register_image_file, split_name
 from ..instances import (
     Instance,
     InstanceDataset,
@@ -41,7 +41,7 @@ NO_AREA = ("point", "points", "line", "linestrip")
 
 def is_labelme(data) -> bool:
     """Whether parsed JSON looks like a LabelMe file."""
-    return isinstance(data, dict) and "shapes" in data and "imagePath" in data
+    return json_format(data) == "labelme"
 
 
 def labelme_files(path) -> list[str]:

@@ -158,8 +158,7 @@ def _add_overwrite(parser) -> None:
 def run_merge(args) -> int:
     """``maskrcnn merge``: write the merged annotations and print what changed; 0 done,
     2 bad data."""
-    import json
-
+    from ..data.files import check_writable, write_json
     from ..data.layout import open_dataset
     from ..data.merge import merge_annotations
     from ..data.writers import annotation_files, write_dataset
@@ -173,19 +172,37 @@ def run_merge(args) -> int:
                                 **options(args.format, args.original_class_attribute))
         corrected = open_dataset(args.corrected, corrected_format,
                                  images=args.corrected_images,
-                                 **options(corrected_format, args.class_attribute))
+                                 **options(corrected_format, args.class_attribute),
+                                 **_one_class(original, corrected_format, args))
+        inputs = annotation_files(original, corrected)
+        if args.report:
+            check_writable(args.report, inputs)
         merged, report = merge_annotations(original, corrected, match_iou=args.match_iou)
         written = write_dataset(merged, args.to, args.output, overwrite=args.overwrite,
-                                inputs=annotation_files(original, corrected))
+                                inputs=inputs)
+        if args.report:
+            write_json(args.report, report.to_dict(), indent=2, inputs=inputs)
     except DatasetError as err:
         return fail(err)
     print(report)
     print(written)
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as f:
-            json.dump(report.to_dict(), f, indent=2)
         print(f"report written to {args.report}")
     return 0
+
+
+def _one_class(original, corrected_format: str, args) -> dict:
+    """VIA corrections read without --class-attribute are one class: the originals' one
+    class (``default_class``), never a new class 'object'; refused where they have several."""
+    if corrected_format != "via" or args.class_attribute:
+        return {}
+    names = original.class_names[1:]
+    if len(names) != 1:
+        raise DatasetError(f"{args.corrected}: VIA corrections without --class-attribute are "
+                           f"all one class, but the originals have {len(names)} classes "
+                           f"{names}; pass --class-attribute (detect --annotations via "
+                           "writes 'class')")
+    return {"default_class": names[0]}
 
 
 #: ``merge``'s options: (flag, add_argument keywords).
@@ -199,7 +216,7 @@ MERGE_OPTIONS = (
                                     "usual place)"}),
     ("--class-attribute", {"help": "VIA corrections: the region attribute holding the class "
                                    "name (detect --annotations via writes 'class') (default: "
-                                   "one class, 'object')"}),
+                                   "one class, the originals' one class)"}),
     ("--original-class-attribute", {"help": "VIA originals: the region attribute holding the "
                                             "class name (default: one class, 'object')"}),
     ("--match-iou", {"type": float, "default": 0.5,

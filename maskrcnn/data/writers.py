@@ -20,10 +20,12 @@ Formats (``FORMATS``) and what each carries:
   links where possible) to ``images/``, and ``data.yaml`` with ``names``; no scores (the
   format has none).
 
-What is lost: VIA, LabelMe and YOLO have no crowd flag (crowd regions are left out and
-counted) and no holes (keyhole cuts keep the pixels, not the topology); masks become polygons
-simplified within ``tolerance`` pixels, and parts or holes under ``min_area`` pixels are
-dropped or filled (counted in the report). COCO from a Dataset loses nothing.
+What is lost: VIA and YOLO have no crowd flag (crowd regions are left out and counted);
+LabelMe writes them as its ``__ignore__`` shapes, which hold for every class (a crowd region
+of some classes only is counted); none of the three has holes (keyhole cuts keep the pixels,
+not the topology); masks become polygons simplified within ``tolerance`` pixels, and parts
+or holes under ``min_area`` pixels are dropped or filled (counted in the report). COCO from a
+Dataset loses nothing.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from pycocotools import mask as mask_utils
 
 from ..errors import DatasetError
 from .files import check_writable, replacing, write_json
+from .instances import IGNORE
 from .polygons import MIN_AREA, TOLERANCE, join_parts, mask_to_polygons
 
 FORMATS = ("coco", "via", "labelme", "yolo")
@@ -113,15 +116,24 @@ def _dataset_images(dataset, image_ids, report, tolerance, min_area, fmt) -> lis
         polygons = load_polygons(int(image_id)) if load_polygons else None
         if polygons is None or len(polygons) != masks.shape[-1]:
             polygons = [None] * masks.shape[-1]
-        shapes = []
+        shapes, ignored = [], {}
         for i, class_id in enumerate(class_ids.tolist()):
-            if class_id < 0:
+            if class_id < 0 and fmt != "labelme":
                 report.skip(f"crowd regions left out ({fmt} has no crowd flag)")
                 continue
+            if class_id < 0:  # one __ignore__ shape per region, however many classes it has
+                ignored.setdefault(masks[..., i].tobytes(), []).append(i)
+                if len(ignored[masks[..., i].tobytes()]) > 1:
+                    continue
             parts = [p for p in polygons[i] or [] if len(p) >= 6]
             parts = parts or _traced(masks[..., i], report, tolerance, min_area)
             if parts:
-                shapes.append(_Shape(dataset.class_names[class_id], parts, None))
+                shapes.append(_Shape(IGNORE if class_id < 0 else dataset.class_names[class_id],
+                                     parts, None))
+        for group in ignored.values():
+            if len(group) < dataset.num_classes - 1:
+                report.skip("crowd regions of some classes only, written as __ignore__ "
+                            "(LabelMe ignores a region for every class)")
         name = info.get("file_name") or os.path.basename(
             str(info.get("path") or f"{info['id']}.png"))
         images.append(_Image(str(name), info.get("path"), width, height, shapes))

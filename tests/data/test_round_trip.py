@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from maskrcnn.data import load_coco, load_labelme, load_via, load_yolo, write_dataset
+from maskrcnn.data import load_coco, load_labelme, write_dataset
+
+from .test_writers import read_back
 
 CLASSES = ["ant", "bee", "cat"]
 
@@ -54,16 +56,6 @@ def instances(dataset, image_id, crowd: bool):
     masks, ids = dataset.load_mask(image_id)
     return sorted((dataset.class_names[abs(c)], masks[..., i].tobytes())
                   for i, c in enumerate(ids.tolist()) if (c < 0) == crowd)
-
-
-def read_back(fmt, report, out, images_dir):
-    if fmt == "coco":
-        return load_coco(report.files[0], images_dir)
-    if fmt == "via":
-        return load_via(report.files[0], images_dir, class_attribute="class")
-    if fmt == "labelme":
-        return load_labelme(out, images_dir)
-    return load_yolo(out)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -322,12 +322,16 @@ class Config:
         return json.dumps(self.fields(), indent=1, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], default_version: int = CONFIG_VERSION) -> Config:
+    def from_dict(cls, values: dict[str, Any], default_version: int = CONFIG_VERSION,
+                  extra_fields: bool = False) -> Config:
         """A config whose fields are ``values`` (derived fields are recomputed, not read).
 
         ``values`` without CONFIG_VERSION are taken as ``default_version``: the current one for
         a config a person wrote (matterport's fields, say), 1 for the config of a checkpoint
         that this package wrote before the field existed. Older versions are migrated.
+        A field this class does not define is refused (ConfigError naming the nearest valid
+        one: a typo would otherwise be ignored), unless ``extra_fields``: a checkpoint's
+        config, written from a subclass with fields of its own, keeps them.
         """
         derived = {"BATCH_SIZE", "IMAGE_SHAPE", "IMAGE_META_SIZE"}
         values = migrate_fields(values, values.get("CONFIG_VERSION", default_version))
@@ -337,6 +341,8 @@ class Config:
                 continue
             if not name.isupper():
                 raise ConfigError(f"config field names are UPPER_CASE, got {name!r}")
+            if not extra_fields and not hasattr(cls, name):
+                raise ConfigError(unknown_field(cls, name))
             if name in ("MEAN_PIXEL", "RPN_BBOX_STD_DEV", "BBOX_STD_DEV"):
                 value = np.array(value, dtype=np.float64)
             attrs[name] = value
@@ -347,7 +353,9 @@ class Config:
         return klass()
 
     @classmethod
-    def from_json(cls, text: str, default_version: int = CONFIG_VERSION) -> Config:
+    def from_json(cls, text: str, default_version: int = CONFIG_VERSION,
+                  extra_fields: bool = False) -> Config:
+        """:meth:`from_dict` of a JSON object."""
         try:
             values = json.loads(text)
         except json.JSONDecodeError as err:
@@ -356,7 +364,7 @@ class Config:
         if not isinstance(values, dict):
             raise ConfigError(f"config JSON must be an object of fields, got "
                               f"{type(values).__name__}")
-        return cls.from_dict(values, default_version)
+        return cls.from_dict(values, default_version, extra_fields)
 
     def display(self) -> None:
         """Print every setting, one a line, as matterport's Config.display() did."""
@@ -364,6 +372,16 @@ class Config:
         for name, value in self.fields().items():
             print(f"{name:30} {value}")
         print()
+
+
+def unknown_field(cls, name: str) -> str:
+    """The message refusing ``name``, which ``cls`` does not define, with the nearest field."""
+    from difflib import get_close_matches
+
+    known = sorted(n for n in dir(cls) if n.isupper() and not n.startswith("_"))
+    close = get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]}?" if close else "see Config().display() for the fields"
+    return f"unknown config field {name!r}: {hint}"
 
 
 def migrate_fields(values: dict[str, Any], version) -> dict[str, Any]:

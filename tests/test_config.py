@@ -71,3 +71,36 @@ def test_display_prints_fields(capsys):
     Config().display()
     out = capsys.readouterr().out
     assert "IMAGE_MAX_DIM" in out and "1024" in out
+
+
+def test_unknown_fields_are_refused_with_the_nearest_one():
+    with pytest.raises(ConfigError, match="unknown config field 'LEARNIG_RATE': did you mean "
+                                          "LEARNING_RATE"):
+        Config.from_dict({"LEARNIG_RATE": 0.01})
+    with pytest.raises(ConfigError, match="'IMAGE_MAX_DIMS': did you mean IMAGE_MAX_DIM"):
+        Config.from_json('{"IMAGE_MAX_DIMS": 512}')
+    with pytest.raises(ConfigError, match="'ZZZ_QQQ': see Config"):
+        Config.from_dict({"ZZZ_QQQ": 1})
+    # what a config legitimately holds stays accepted: every field it writes (derived ones
+    # included), and a checkpoint's fields of a subclass of its own
+    class Balloon(Config):
+        NUM_CLASSES = 2
+        MY_THRESHOLD = 0.3
+    written = json.loads(Balloon().to_json())
+    restored = Config.from_dict(written, default_version=1, extra_fields=True)
+    assert restored.MY_THRESHOLD == 0.3 and restored.NUM_CLASSES == 2
+    assert Balloon.from_dict(written).MY_THRESHOLD == 0.3
+    with pytest.raises(ConfigError, match="MY_THRESHOLD"):
+        Config.from_dict(written)
+
+
+def test_train_set_with_a_typo_is_refused():
+    import argparse
+
+    from maskrcnn.cli.train import config_from
+    from maskrcnn.data import ShapesDataset
+
+    args = argparse.Namespace(config=None, name="n", set=["LEARNIG_RATE=0.01"],
+                              no_suggest=True)
+    with pytest.raises(ConfigError, match="did you mean LEARNING_RATE"):
+        config_from(args, ShapesDataset(2, 64, 64, seed=1))

@@ -33,7 +33,7 @@ def config_from_checkpoint(path: str, config: Config | None = None, **overrides)
         if not info["config"]:
             raise WeightsError(f"{path}: this file carries no config (a matterport .h5?); "
                                "pass config=YourConfig()")
-        config = Config.from_json(info["config"], default_version=1)
+        config = Config.from_json(info["config"], default_version=1, extra_fields=True)
     for name, value in overrides.items():
         if not name.isupper() or not hasattr(config, name):
             raise ConfigError(f"unknown config field {name!r}")
@@ -196,7 +196,8 @@ class Checkpointer:
         if not config_json:
             return  # a matterport file: it was trained in matterport's convention
         try:
-            saved = Config.from_json(config_json, default_version=1).BOX_CONVENTION
+            saved = Config.from_json(config_json, default_version=1,
+                                     extra_fields=True).BOX_CONVENTION
         except ConfigError:
             return
         if saved != self.config.BOX_CONVENTION:

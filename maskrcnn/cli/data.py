@@ -82,38 +82,29 @@ def run_inspect(args) -> int:
 
 
 def run_convert(args) -> int:
-    """``maskrcnn convert``: write COCO JSON; 0 done, 2 bad data."""
-    from ..data.convert import write_coco_json
+    """``maskrcnn convert``: write COCO JSON (or --to's format); 0 done, 2 bad data or an
+    output that would replace an input."""
     from ..data.inspect import count
     from ..data.layout import open_dataset
+    from ..data.writers import write_dataset
 
     try:
         dataset = open_dataset(args.path, args.format, images=args.images, split=args.split,
                                strict=not args.skip_bad, **_reader_options(args))
         if args.class_names:
             dataset.rename_classes(_class_names(args))
-        if args.to != "coco":
-            return _convert_to(dataset, args)
-        coco = write_coco_json(dataset, args.output)
+        report = write_dataset(dataset, args.to, args.output, overwrite=args.overwrite,
+                               split=args.split if args.to == "yolo" else None)
     except DatasetError as err:
         return fail(err)
     for problem in getattr(dataset, "problems", []):
         print(f"  {problem}", file=sys.stderr)
-    print(f"{count(len(coco['images']), 'image')}, "
-          f"{count(len(coco['annotations']), 'annotation')}, "
-          f"{count(len(coco['categories']), 'category', 'categories')} written to {args.output}")
-    return 0
-
-
-def _convert_to(dataset, args) -> int:
-    """``convert --to via|labelme|yolo``: write with the writers; 0 done."""
-    from ..data.writers import write_dataset
-
-    report = write_dataset(dataset, args.to, args.output,
-                           split=args.split if args.to == "yolo" else None)
-    for problem in getattr(dataset, "problems", []):
-        print(f"  {problem}", file=sys.stderr)
-    print(report)
+    if args.to != "coco":
+        print(report)
+        return 0
+    print(f"{count(report.images, 'image')}, {count(report.instances, 'annotation')}, "
+          f"{count(dataset.num_classes - 1, 'category', 'categories')} written to "
+          f"{report.output}")
     return 0
 
 
@@ -154,17 +145,23 @@ def add_convert_parser(subparsers) -> argparse.ArgumentParser:
                         help="output format (--format is the input's)")
     parser.add_argument("--skip-bad", action="store_true",
                         help="leave out bad items (listed) instead of stopping at the first")
+    _add_overwrite(parser)
     return parser
+
+
+def _add_overwrite(parser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="yolo: replace the class names of an existing data.yaml in "
+                             "--output instead of refusing (inputs are never written over)")
 
 
 def run_merge(args) -> int:
     """``maskrcnn merge``: write the merged annotations and print what changed; 0 done,
     2 bad data."""
-    import json
-
+    from ..data.files import check_writable, write_json
     from ..data.layout import open_dataset
     from ..data.merge import merge_annotations
-    from ..data.writers import write_dataset
+    from ..data.writers import annotation_files, write_dataset
 
     def options(fmt, attribute):
         return {"class_attribute": attribute} if fmt == "via" and attribute else {}
@@ -175,18 +172,37 @@ def run_merge(args) -> int:
                                 **options(args.format, args.original_class_attribute))
         corrected = open_dataset(args.corrected, corrected_format,
                                  images=args.corrected_images,
-                                 **options(corrected_format, args.class_attribute))
+                                 **options(corrected_format, args.class_attribute),
+                                 **_one_class(original, corrected_format, args))
+        inputs = annotation_files(original, corrected)
+        if args.report:
+            check_writable(args.report, inputs)
         merged, report = merge_annotations(original, corrected, match_iou=args.match_iou)
-        written = write_dataset(merged, args.to, args.output)
+        written = write_dataset(merged, args.to, args.output, overwrite=args.overwrite,
+                                inputs=inputs)
+        if args.report:
+            write_json(args.report, report.to_dict(), indent=2, inputs=inputs)
     except DatasetError as err:
         return fail(err)
     print(report)
     print(written)
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as f:
-            json.dump(report.to_dict(), f, indent=2)
         print(f"report written to {args.report}")
     return 0
+
+
+def _one_class(original, corrected_format: str, args) -> dict:
+    """VIA corrections read without --class-attribute are one class: the originals' one
+    class (``default_class``), never a new class 'object'; refused where they have several."""
+    if corrected_format != "via" or args.class_attribute:
+        return {}
+    names = original.class_names[1:]
+    if len(names) != 1:
+        raise DatasetError(f"{args.corrected}: VIA corrections without --class-attribute are "
+                           f"all one class, but the originals have {len(names)} classes "
+                           f"{names}; pass --class-attribute (detect --annotations via "
+                           "writes 'class')")
+    return {"default_class": names[0]}
 
 
 #: ``merge``'s options: (flag, add_argument keywords).
@@ -200,7 +216,7 @@ MERGE_OPTIONS = (
                                     "usual place)"}),
     ("--class-attribute", {"help": "VIA corrections: the region attribute holding the class "
                                    "name (detect --annotations via writes 'class') (default: "
-                                   "one class, 'object')"}),
+                                   "one class, the originals' one class)"}),
     ("--original-class-attribute", {"help": "VIA originals: the region attribute holding the "
                                             "class name (default: one class, 'object')"}),
     ("--match-iou", {"type": float, "default": 0.5,
@@ -226,6 +242,7 @@ def add_merge_parser(subparsers) -> argparse.ArgumentParser:
         parser.add_argument(side, help=f"the {side} annotations (file or dataset folder)")
     for flag, options in MERGE_OPTIONS:
         parser.add_argument(flag, **options)
+    _add_overwrite(parser)
     return parser
 
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .files import write_json
+from .files import check_writable, write_json
 
 
 def encode_rle(mask: np.ndarray) -> dict:
@@ -60,9 +60,10 @@ def dataset_to_coco(dataset, image_ids=None) -> dict:
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
-def write_coco_json(dataset, output, image_ids=None) -> dict:
-    """Write :func:`dataset_to_coco` to ``output`` (atomically: temporary file, then rename);
-    returns the dict."""
+def write_coco_json(dataset, output, image_ids=None, inputs=()) -> dict:
+    """Write :func:`dataset_to_coco` to ``output`` (atomically: temporary file, then rename;
+    never over one of ``inputs``, checked first); returns the dict."""
+    check_writable(output, inputs)
     coco = dataset_to_coco(dataset, image_ids)
-    write_json(output, coco)
+    write_json(output, coco, inputs=inputs)
     return coco

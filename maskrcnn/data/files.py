@@ -12,7 +12,7 @@ import os
 import shutil
 import threading
 import zipfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from PIL import UnidentifiedImageError
 
@@ -108,15 +108,71 @@ def load_json(path) -> object:
         raise DatasetError(f"{path}: unusable JSON number ({err}); fix the file") from None
 
 
-def write_json(path, data, indent: int | None = None) -> str:
-    """Write ``data`` as JSON to ``path`` atomically (a temporary file, then a rename),
-    making its folder; returns the path."""
+def json_format(data) -> str | None:
+    """Which annotation format parsed JSON looks like: "labelme" (``shapes`` and
+    ``imagePath``), "coco" (``images`` and ``annotations``), "via" (a VIA 2 project, or an
+    object of entries with ``filename``), or None."""
+    if not isinstance(data, dict):
+        return None
+    if "shapes" in data and "imagePath" in data:
+        return "labelme"
+    if "images" in data and "annotations" in data:
+        return "coco"
+    if "_via_img_metadata" in data or all(
+            isinstance(v, dict) and "filename" in v for v in data.values()):
+        return "via"
+    return None
+
+
+def check_writable(path, inputs=()) -> str:
+    """Refuse, before anything is written, to write the file ``path`` where that would harm
+    or fail: over one of ``inputs`` (the files the command read), onto a folder, or below a
+    regular file. Returns the path."""
     path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if os.path.exists(path):
+        for source in inputs:
+            if os.path.exists(source) and os.path.samefile(path, source):
+                raise DatasetError(f"{path}: is an input of this command; writing there would "
+                                   "replace the annotations read; choose a different --output")
+    if os.path.isdir(path):
+        raise DatasetError(f"{path}: is a folder, so the file cannot be written there; choose "
+                           "a different --output (or a folder to write into)")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise DatasetError(f"{path}: cannot be written, {parent} is a file, not a folder; "
+                           "choose a different --output")
+    return path
+
+
+@contextmanager
+def replacing(path, mode: str = "w"):
+    """Write ``path`` atomically: yields a temporary file beside it, renamed to ``path``
+    when the block ends, removed when it fails (nothing half-written is left). OS errors
+    (permissions, a full disk) become DatasetError naming the file."""
+    path = os.fspath(path)
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException as err:
+        with suppress(OSError):
+            os.remove(tmp)
+        if isinstance(err, OSError):
+            raise DatasetError(f"{path}: cannot be written ({err.strerror or err}); nothing "
+                               "was left there") from None
+        raise
+
+
+def write_json(path, data, indent: int | None = None, inputs=()) -> str:
+    """Write ``data`` as JSON to ``path`` atomically (:func:`replacing`), making its folder,
+    after :func:`check_writable` (never over one of ``inputs``); returns the path."""
+    path = check_writable(path, inputs)
+    with replacing(path) as f:
         json.dump(data, f, indent=indent)
-    os.replace(tmp, path)
     return path
 
 

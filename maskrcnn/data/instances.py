@@ -20,6 +20,11 @@ from skimage.draw import ellipse as draw_ellipse
 from ..errors import DatasetError
 from .problems import ItemError, ReportingDataset
 
+#: LabelMe's label of a region to ignore (read as a crowd region of every class), and the
+#: name of the background, which labelme2coco writes as a category with id 0: not a class.
+IGNORE = "__ignore__"
+BACKGROUND = "_background_"
+
 #: Largest image side accepted from an annotation file (guards against absurd sizes).
 MAX_SIDE = 1 << 15
 #: Largest magnitude of a coordinate, size or radius accepted from an annotation file, in
@@ -267,23 +272,45 @@ class InstanceDataset(ReportingDataset):
                 for k in kept]
 
 
+def check_wanted(path: str, wanted, found, what: str = "instance is of class") -> None:
+    """Refuse class names asked for that are typos: a name found nowhere in ``found`` (the
+    labels of the file or folder ``path``) while it is close to one that is, or while no
+    name asked for is found at all. A name merely absent (a split without that class) stays
+    a class without instances."""
+    from difflib import get_close_matches
+
+    found = set(found)
+    missing = [n for n in wanted if n not in found]
+    hopeless = bool(found) and len(missing) == len(list(wanted))
+    for name in missing:
+        close = get_close_matches(name, sorted(found), n=1)
+        if close or hopeless:
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DatasetError(f"{path}: no {what} {name!r}{hint}; the classes found are "
+                               f"{sorted(found)}; fix --classes (class_names=)")
+
+
 def fill_dataset(dataset: InstanceDataset, images: list, class_names, source: str,
                  annotation_file: str, max_image_pixels: int | None) -> InstanceDataset:
     """Add classes and images to a reader's dataset, prepare it and return it.
 
     ``images``: dicts of ``add_image`` fields (``id``, ``path``, ``width``, ``height``...)
-    with ``found``, the image's instances as ``(class name, kind, data, item)``.
+    with ``found``, the image's instances as ``(class name, kind, data, item)``; the name
+    :data:`IGNORE` makes a region to ignore: a crowd region of every class.
     ``class_names``: the classes in order (default: the names found, sorted); class ids are
     their positions from 1, which are also the source ids.
     """
     names = list(class_names) if class_names is not None else sorted(
-        {f[0] for image in images for f in image["found"]})
+        {f[0] for image in images for f in image["found"]} - {IGNORE})
     ids = {name: i for i, name in enumerate(names, start=1)}
     for name in names:
         dataset.add_class(source, ids[name], name)
     for image in images:
-        instances = [Instance(f"{source}.{ids[name]}", False, kind, data, item)
-                     for name, kind, data, item in image.pop("found")]
+        instances = []
+        for name, kind, data, item in image.pop("found"):
+            crowd = name == IGNORE
+            instances += [Instance(f"{source}.{ids[n]}", crowd, kind, data, item)
+                          for n in (names if crowd else [name])]
         dataset.add_image(source, image.pop("id"), instances=instances, **image)
     dataset.max_image_pixels = max_image_pixels
     dataset.prepare()

@@ -9,7 +9,8 @@ from it. Images are matched by file name (the base name where it is unique in bo
 Per image in both, instances are paired one to one by mask IoU (highest first, at least
 ``match_iou``): a pair of one class is *kept* (IoU >= ``same_iou``) or *redrawn*; a pair whose
 class changed is *relabelled*; unpaired corrected instances are *added*, unpaired original
-ones *removed*.
+ones *removed*. Crowd regions of an original image whose correction has none are kept (the
+formats corrections come back in, VIA and YOLO, cannot carry them) and counted apart.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class MergeReport:
     images: dict = field(default_factory=dict)
     only_original: int = 0
     only_corrected: int = 0
+    crowd_kept: int = 0
 
     @property
     def totals(self) -> dict:
@@ -44,6 +46,9 @@ class MergeReport:
                      f"{totals[c]} {c}" for c in CHANGES),
                  f"{self.only_original} images kept as they were (no correction), "
                  f"{self.only_corrected} images only in the corrections (added)"]
+        if self.crowd_kept:
+            lines.append(f"{self.crowd_kept} crowd regions of the originals kept (their "
+                         "corrections have none: the correction format cannot carry them)")
         lines += [f"  {name}: " + ", ".join(f"{counts[c]} {c}" for c in CHANGES if counts[c])
                   for name, counts in self.images.items()
                   if any(counts[c] for c in CHANGES[:4])]
@@ -51,7 +56,8 @@ class MergeReport:
 
     def to_dict(self) -> dict:
         return {"totals": self.totals, "images": self.images,
-                "only_original": self.only_original, "only_corrected": self.only_corrected}
+                "only_original": self.only_original, "only_corrected": self.only_corrected,
+                "crowd_kept": self.crowd_kept}
 
 
 def _names(dataset) -> list[str]:
@@ -70,6 +76,14 @@ def _keys(original, corrected) -> tuple[list, list]:
     bases = [[os.path.basename(n) for n in ns] for ns in names]
     unique = all(len(set(b)) == len(b) for b in bases)
     keys = bases if unique else names
+    if not unique:
+        known = set(keys[0])
+        for name in keys[1]:
+            same = [n for n in keys[0] if os.path.basename(n) == os.path.basename(name)]
+            if name not in known and len(same) > 1:
+                raise DatasetError(f"{getattr(corrected, 'annotation_file', 'corrections')}: "
+                                   f"the correction {name!r} could be any of the originals "
+                                   f"{same}; name it with its folder, as the originals do")
     for dataset, ks in zip((original, corrected), keys):
         if len(set(ks)) != len(ks):
             dup = next(k for k in ks if ks.count(k) > 1)
@@ -144,10 +158,16 @@ def merge_annotations(original, corrected, *, match_iou: float = 0.5, same_iou: 
     done = set()
     for image_id, key in enumerate(okeys):
         take = (corrected, corrected_at[key]) if key in corrected_at else (original, image_id)
+        kept = []  # the original's crowd regions kept beside the correction
         if key in corrected_at:
             done.add(key)
             omasks, oids = original.load_mask(image_id)
             cmasks, cids = corrected.load_mask(corrected_at[key])
+            if not (cids < 0).any():  # the correction has no crowd region: keep the original's
+                crowd = oids < 0
+                kept = [i for i in _instances(original, image_id, class_key) if i.crowd]
+                report.crowd_kept += len(kept)
+                omasks, oids = omasks[..., ~crowd], oids[~crowd]
             if omasks.shape[:2] != cmasks.shape[:2]:
                 raise DatasetError(f"image {key!r}: the original is {omasks.shape[1]}x"
                                    f"{omasks.shape[0]} but the correction "
@@ -158,7 +178,7 @@ def merge_annotations(original, corrected, *, match_iou: float = 0.5, same_iou: 
                 match_iou, same_iou)
         else:
             report.only_original += 1
-        _add(merged, take, key, class_key, source)
+        _add(merged, take, key, class_key, source, kept)
     for key, image_id in corrected_at.items():
         if key not in done:
             report.only_corrected += 1
@@ -167,7 +187,7 @@ def merge_annotations(original, corrected, *, match_iou: float = 0.5, same_iou: 
     return merged, report
 
 
-def _add(merged, take, key, class_key, source) -> None:
+def _add(merged, take, key, class_key, source, kept=()) -> None:
     dataset, image_id = take
     info = dataset.image_info[image_id]
     if "width" in info and "height" in info:
@@ -175,4 +195,4 @@ def _add(merged, take, key, class_key, source) -> None:
     else:
         height, width = dataset.load_mask(image_id)[0].shape[:2]
     merged.add_image(source, key, info.get("path"), file_name=key, width=width, height=height,
-                     instances=_instances(dataset, image_id, class_key))
+                     instances=_instances(dataset, image_id, class_key) + list(kept))

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from ..errors import DatasetError
-from .files import load_json
+from .files import check_writable, json_format, load_json, replacing
 
 
 def split_counts(total: int, fractions: dict[str, float]) -> dict[str, int]:
@@ -108,23 +108,27 @@ def split_annotations(path: str, fractions: dict[str, float] | None = None, seed
     path = os.fspath(path)
     fractions = dict(fractions or {"train": 0.8, "val": 0.2})
     data = load_json(path)
-    if isinstance(data, dict) and "images" in data and "annotations" in data:
+    kind = json_format(data)
+    if kind == "coco":
         parts = _split_coco(data, path, fractions, seed)
-    elif isinstance(data, dict):
+    elif kind == "via":
         parts = _split_via(data, path, fractions, seed)
+    elif kind == "labelme":
+        raise DatasetError(f"{path}: this looks like a LabelMe file (one image's shapes), not "
+                           "a COCO or VIA file; split a LabelMe dataset by moving its JSON "
+                           "files into train/ and val/ folders, or convert it to COCO first")
     else:
         raise DatasetError(f"{path}: neither a COCO file (images, annotations) nor a VIA "
-                           "export (an object of image entries)")
+                           "export (an object of image entries with 'filename' and 'regions')")
     folder = output_dir or os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     stem = os.path.splitext(os.path.basename(path))[0]
+    targets = {name: check_writable(os.path.join(folder, f"{stem}.{name}.json"), [path])
+               for name in parts}
     written = {}
     for name, (part, images, instances) in parts.items():
-        target = os.path.join(folder, f"{stem}.{name}.json")
-        partial = target + ".partial"
-        with open(partial, "w", encoding="utf-8") as f:
+        target = targets[name]
+        with replacing(target) as f:
             json.dump(part, f)
-        os.replace(partial, target)
         written[name] = target
         if verbose:
             print(f"{name}: {images} images, {instances} instances -> {target}")

@@ -20,10 +20,12 @@ Formats (``FORMATS``) and what each carries:
   links where possible) to ``images/``, and ``data.yaml`` with ``names``; no scores (the
   format has none).
 
-What is lost: VIA, LabelMe and YOLO have no crowd flag (crowd regions are left out and
-counted) and no holes (keyhole cuts keep the pixels, not the topology); masks become polygons
-simplified within ``tolerance`` pixels, and parts or holes under ``min_area`` pixels are
-dropped or filled (counted in the report). COCO from a Dataset loses nothing.
+What is lost: VIA and YOLO have no crowd flag (crowd regions are left out and counted);
+LabelMe writes them as its ``__ignore__`` shapes, which hold for every class (a crowd region
+of some classes only is counted); none of the three has holes (keyhole cuts keep the pixels,
+not the topology); masks become polygons simplified within ``tolerance`` pixels, and parts
+or holes under ``min_area`` pixels are dropped or filled (counted in the report). COCO from a
+Dataset loses nothing.
 """
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..errors import DatasetError
-from .files import write_json
+from .files import check_writable, replacing, write_json
+from .instances import IGNORE
 from .polygons import MIN_AREA, TOLERANCE, join_parts, mask_to_polygons
 
 FORMATS = ("coco", "via", "labelme", "yolo")
@@ -113,15 +116,24 @@ def _dataset_images(dataset, image_ids, report, tolerance, min_area, fmt) -> lis
         polygons = load_polygons(int(image_id)) if load_polygons else None
         if polygons is None or len(polygons) != masks.shape[-1]:
             polygons = [None] * masks.shape[-1]
-        shapes = []
+        shapes, ignored = [], {}
         for i, class_id in enumerate(class_ids.tolist()):
-            if class_id < 0:
+            if class_id < 0 and fmt != "labelme":
                 report.skip(f"crowd regions left out ({fmt} has no crowd flag)")
                 continue
+            if class_id < 0:  # one __ignore__ shape per region, however many classes it has
+                ignored.setdefault(masks[..., i].tobytes(), []).append(i)
+                if len(ignored[masks[..., i].tobytes()]) > 1:
+                    continue
             parts = [p for p in polygons[i] or [] if len(p) >= 6]
             parts = parts or _traced(masks[..., i], report, tolerance, min_area)
             if parts:
-                shapes.append(_Shape(dataset.class_names[class_id], parts, None))
+                shapes.append(_Shape(IGNORE if class_id < 0 else dataset.class_names[class_id],
+                                     parts, None))
+        for group in ignored.values():
+            if len(group) < dataset.num_classes - 1:
+                report.skip("crowd regions of some classes only, written as __ignore__ "
+                            "(LabelMe ignores a region for every class)")
         name = info.get("file_name") or os.path.basename(
             str(info.get("path") or f"{info['id']}.png"))
         images.append(_Image(str(name), info.get("path"), width, height, shapes))
@@ -265,7 +277,6 @@ def _unique_stems(images) -> None:
 
 
 def _write_labelme(images, output, report) -> None:
-    _unique_stems(images)
     for image in images:
         json_path = os.path.join(output, _stem(image.file_name) + ".json")
         image_path = (os.path.relpath(os.path.abspath(image.path), os.path.abspath(output))
@@ -304,7 +315,9 @@ def _place_image(source: str | None, target: str, report) -> None:
         shutil.copy2(source, target)
 
 
-def _write_yolo_yaml(path: str, classes, split: str | None) -> str:
+def _yolo_yaml(path: str, classes, split: str | None, overwrite: bool) -> dict:
+    """The data.yaml to write at ``path``: the existing one with this split and ``classes``;
+    refused (before anything is written) where it names other classes, unless ``overwrite``."""
     import yaml
 
     data = {}
@@ -313,24 +326,29 @@ def _write_yolo_yaml(path: str, classes, split: str | None) -> str:
             data = yaml.safe_load(f) or {}
         old = data.get("names")
         old = [old[i] for i in sorted(old)] if isinstance(old, dict) else old
-        if old is not None and list(old) != list(classes):
+        if old is not None and list(old) != list(classes) and not overwrite:
             raise DatasetError(f"{path}: already names the classes {list(old)}, not "
-                               f"{list(classes)}; write to another folder")
+                               f"{list(classes)}; write to another folder (--output), or "
+                               "pass --overwrite to replace them")
     folder = "images" if split is None else f"images/{split}"
     for key in ("train", "val") if split is None else (split,):
         data[key] = folder
     data.setdefault("train", folder)
     data.setdefault("val", folder)
     data["names"] = dict(enumerate(classes))
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True)
-    os.replace(tmp, path)
-    return path
+    return data
 
 
-def _write_yolo(images, classes, output, report, split) -> None:
-    _unique_stems(images)
+def _yolo_label(output: str, split: str | None, image) -> str:
+    return os.path.join(output, "labels", *([] if split is None else [split]),
+                        _stem(image.file_name) + ".txt")
+
+
+def _write_yolo(images, classes, output, report, split, overwrite) -> None:
+    import yaml
+
+    yaml_path = os.path.join(output, "data.yaml")
+    data = _yolo_yaml(yaml_path, classes, split, overwrite)
     index = {name: i for i, name in enumerate(classes)}
     sub = [] if split is None else [split]
     for image in images:
@@ -339,19 +357,44 @@ def _write_yolo(images, classes, output, report, split) -> None:
         for shape in image.shapes:
             xy = np.asarray(join_parts(shape.parts)).reshape(-1, 2) / [image.width, image.height]
             lines.append(" ".join([str(index[shape.name])] + [f"{v:.6f}" for v in xy.ravel()]))
-        label = os.path.join(output, "labels", *sub, stem + ".txt")
-        os.makedirs(os.path.dirname(label), exist_ok=True)
-        with open(label + ".tmp", "w", encoding="utf-8") as f:
+        label = _yolo_label(output, split, image)
+        with replacing(label) as f:
             f.write("".join(line + "\n" for line in lines))
-        os.replace(label + ".tmp", label)
         report.files.append(label)
         extension = os.path.splitext(image.file_name)[1] or ".png"
         _place_image(image.path, os.path.join(output, "images", *sub, stem + extension), report)
         report.instances += len(lines)
-    report.files.append(_write_yolo_yaml(os.path.join(output, "data.yaml"), classes, split))
+    with replacing(yaml_path) as f:
+        yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True)
+    report.files.append(yaml_path)
 
 
-def _write(images, classes, fmt, output, report, class_attribute, split) -> WriteReport:
+def _planned(images, fmt: str, output: str, split: str | None) -> list[str]:
+    """The annotation files a writer will write (images that YOLO copies aside)."""
+    if fmt in DEFAULT_FILES:
+        return [output]
+    if fmt == "labelme":
+        return [os.path.join(output, _stem(i.file_name) + ".json") for i in images]
+    return [_yolo_label(output, split, i) for i in images] + [
+        os.path.join(output, "data.yaml")]
+
+
+def annotation_files(*datasets) -> list[str]:
+    """The annotation files the ``datasets`` were read from (a writer never replaces them)."""
+    files = set()
+    for dataset in datasets:
+        files.add(getattr(dataset, "annotation_file", None))
+        files.update(info.get(key) for info in dataset.image_info
+                     for key in ("labelme_file", "label_file"))
+    return sorted(f for f in files if isinstance(f, str) and os.path.isfile(f))
+
+
+def _write(images, classes, fmt, output, report, class_attribute, split, inputs=(),
+           overwrite=False) -> WriteReport:
+    if fmt in ("labelme", "yolo"):
+        _unique_stems(images)
+    for path in _planned(images, fmt, output, split):
+        check_writable(path, inputs)
     report.images = len(images)
     if fmt == "coco":
         _write_coco(images, classes, output, report)
@@ -360,7 +403,7 @@ def _write(images, classes, fmt, output, report, class_attribute, split) -> Writ
     elif fmt == "labelme":
         _write_labelme(images, output, report)
     else:
-        _write_yolo(images, classes, output, report, split)
+        _write_yolo(images, classes, output, report, split, overwrite)
     return report
 
 
@@ -374,7 +417,8 @@ def _output(fmt: str, output) -> str:
 # ---------------------------------------------------------------------------- public
 def write_dataset(dataset, format: str, output, *, image_ids=None,
                   tolerance: float = TOLERANCE, min_area: int = MIN_AREA,
-                  class_attribute: str = "class", split: str | None = None) -> WriteReport:
+                  class_attribute: str = "class", split: str | None = None,
+                  inputs=None, overwrite: bool = False) -> WriteReport:
     """Write a prepared Dataset as ``format`` (coco, via, labelme, yolo) to ``output``.
 
     ``output``: for coco and via a ``.json`` file, or a folder (then ``annotations.json`` /
@@ -383,20 +427,25 @@ def write_dataset(dataset, format: str, output, *, image_ids=None,
     :func:`maskrcnn.data.polygons.mask_to_polygons`). ``class_attribute``: VIA's region
     attribute for the class. ``split``: yolo only, write ``images/<split>`` and
     ``labels/<split>`` and add the split to an existing ``data.yaml``.
+    ``inputs``: files never to write over (default: the dataset's own,
+    :func:`annotation_files`); everything is checked before the first file is written, and
+    a refusal (DatasetError) leaves nothing behind. ``overwrite``: yolo, replace the class
+    names of an existing ``data.yaml`` instead of refusing.
     Returns a :class:`WriteReport`.
     """
     output = _output(format, output)
     report = WriteReport(format, output)
+    inputs = annotation_files(dataset) if inputs is None else list(inputs)
     if format == "coco":
         from .convert import write_coco_json
 
-        coco = write_coco_json(dataset, output, image_ids)
+        coco = write_coco_json(dataset, output, image_ids, inputs=inputs)
         report.images, report.instances = len(coco["images"]), len(coco["annotations"])
         report.files.append(output)
         return report
     images = _dataset_images(dataset, image_ids, report, tolerance, min_area, format)
     return _write(images, list(dataset.class_names[1:]), format, output, report,
-                  class_attribute, split)
+                  class_attribute, split, inputs, overwrite)
 
 
 def write_predictions(records, format: str, output_dir, class_names, *, image_dir=None,

@@ -127,7 +127,7 @@ def export_saved_model(model, path: str, portable: bool = False) -> str:
 
 def config_of(metadata: dict) -> Config:
     """The Config that ``metadata_of`` wrote."""
-    return Config.from_json(metadata["config"], default_version=1)
+    return Config.from_json(metadata["config"], default_version=1, extra_fields=True)
 
 
 def load_saved_model(path: str):

@@ -133,3 +133,117 @@ def test_class_names_keep_and_order(tmp_path):
     ds = load_labelme(tmp_path, class_names=["dog"])
     assert ds.class_names == ["BG", "dog"] and ds.skipped == {"shapes of other classes": 1}
     assert ds.load_mask(0)[1].tolist() == [1]
+
+
+# labelme's examples/instance_segmentation layout: data_annotated/ with a JSON per image,
+# labels.txt starting with __ignore__ and _background_, shapes grouped by group_id.
+EXAMPLE = {
+    "2011_000003": [shape("person", [[10, 5], [30, 5], [30, 40], [10, 40]], group_id=0),
+                    shape("person", [[12, 40], [28, 40], [20, 46]], group_id=0),
+                    shape("bottle", [[40, 20], [50, 20], [50, 35], [40, 35]]),
+                    shape("__ignore__", [[52, 2], [62, 2], [62, 12], [52, 12]])],
+    "2011_000006": [shape("person", [[5, 5], [25, 5], [25, 30]], group_id=1),
+                    shape("_background_", [[0, 0], [63, 0], [63, 47], [0, 47]]),
+                    shape("person", [[30, 10], [55, 10], [55, 40], [30, 40]], group_id=2)],
+    "2011_000025": [shape("bottle", [[8, 8], [20, 8], [20, 30], [8, 30]]),
+                    shape("__ignore__", [[30, 30], [60, 30], [60, 45]]),
+                    shape("__ignore__", [[2, 40], [6, 40], [6, 46]])],
+}
+
+
+def labelme2coco(folder, classes, crowd_ignore=False):
+    """A COCO file as labelme2coco.py writes it from ``folder`` (categories from labels.txt,
+    _background_ with id 0, __ignore__ shapes left out, a group's shapes one annotation);
+    ``crowd_ignore``: write each __ignore__ shape instead as an iscrowd region of every class
+    (the COCO way of saying the same)."""
+    categories = [{"supercategory": None, "id": 0, "name": "_background_"}] + [
+        {"supercategory": None, "id": i, "name": n} for i, n in enumerate(classes, start=1)]
+    images, annotations = [], []
+    for k, (name, shapes) in enumerate(EXAMPLE.items()):
+        images.append({"id": k, "file_name": f"{name}.png", "width": 64, "height": 48})
+        groups = {}
+        for j, s in enumerate(shapes):
+            groups.setdefault((s["label"], j if s["group_id"] is None else s["group_id"]),
+                              []).append(sum(s["points"], []))
+        for (label, _), parts in groups.items():
+            targets = classes if label == "__ignore__" and crowd_ignore else [label]
+            for target in targets:
+                if target in classes:
+                    annotations.append({
+                        "id": len(annotations), "image_id": k, "segmentation": parts,
+                        "category_id": classes.index(target) + 1,
+                        "iscrowd": int(label == "__ignore__")})
+    path = folder / ("crowd.json" if crowd_ignore else "annotations.json")
+    path.write_text(json.dumps({"images": images, "annotations": annotations,
+                                "categories": categories}))
+    return path
+
+
+def test_labelme_example_ignore_and_background_as_labelme_defines_them(tmp_path):
+    from maskrcnn.data import load_coco
+
+    data = tmp_path / "data_annotated"
+    data.mkdir()
+    for name, shapes in EXAMPLE.items():
+        labelme_file(data, name, shapes)
+    (tmp_path / "labels.txt").write_text("__ignore__\n_background_\nbottle\nperson\n")
+    classes = ["bottle", "person"]
+    ds = load_labelme(data)
+    assert ds.class_names == ["BG"] + classes
+    assert ds.skipped == {"_background_ shapes (background, not a class)": 1}
+    export = load_coco(labelme2coco(tmp_path, classes), data)
+    crowd = load_coco(labelme2coco(tmp_path, classes, crowd_ignore=True), data)
+    assert export.class_names == ds.class_names  # no phantom _background_ class
+    assert export.skipped == {}
+    for image_id in ds.image_ids:
+        masks, ids = ds.load_mask(image_id)
+        # every image gives the instances of labelme's own COCO export...
+        keep = ids > 0
+        want_masks, want_ids = export.load_mask(image_id)
+        assert ids[keep].tolist() == want_ids.tolist()
+        assert np.array_equal(masks[..., keep], want_masks)
+        # ...and its ignore regions are crowd regions of every class, as COCO's iscrowd
+        crowd_masks, crowd_ids = crowd.load_mask(image_id)
+        assert sorted(ids.tolist()) == sorted(crowd_ids.tolist())
+        for sign in (-1, 1):
+            for c in (1, 2):
+                assert np.array_equal(masks[..., ids == sign * c],
+                                      crowd_masks[..., crowd_ids == sign * c])
+    assert ds.load_mask(2)[1].tolist() == [1, -1, -2, -1, -2]
+
+
+def test_background_category_is_not_a_class_and_its_annotations_are_counted(tmp_path):
+    from maskrcnn.data import load_coco
+
+    Image.new("RGB", (64, 48)).save(tmp_path / "a.png")
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.png", "width": 64, "height": 48}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 0, "iscrowd": 0,
+                         "segmentation": [[0, 0, 63, 0, 63, 47, 0, 47]]},
+                        {"id": 2, "image_id": 1, "category_id": 3, "iscrowd": 0,
+                         "segmentation": [[5, 5, 20, 5, 20, 20]]}],
+        "categories": [{"id": 0, "name": "_background_"}, {"id": 3, "name": "cat"}]}))
+    ds = load_coco(path, tmp_path)
+    assert ds.class_names == ["BG", "cat"]
+    assert ds.load_mask(0)[1].tolist() == [1]
+    assert ds.skipped == {"annotations of _background_ (background, not a class)": 1}
+
+
+def test_a_class_name_typo_is_refused_naming_the_classes(tmp_path, capsys):
+    from maskrcnn.cli import main
+
+    for name, shapes in EXAMPLE.items():
+        labelme_file(tmp_path, name, shapes)
+    with pytest.raises(DatasetError, match=r"'persn' \(did you mean 'person'\?\).*"
+                                           r"\['bottle', 'person'\]"):
+        load_labelme(tmp_path, class_names=["persn"])
+    with pytest.raises(DatasetError, match="'dog'.*found are"):  # nothing asked for is there
+        load_labelme(tmp_path, class_names=["dog"])
+    # a class merely absent (a split without it) stays a class, for the model's class order
+    assert load_labelme(tmp_path, class_names=["person", "dog"]).class_names == [
+        "BG", "person", "dog"]
+    assert main(["convert", str(tmp_path), "--format", "labelme", "--classes", "persn",
+                 "--output", str(tmp_path / "out.json")]) == 2
+    assert "did you mean 'person'" in capsys.readouterr().err
+    assert not (tmp_path / "out.json").exists()

@@ -288,3 +288,20 @@ def test_images_over_the_pixel_limit_are_refused_before_decoding(tmp_path, monke
     ds.max_image_pixels = 1000
     with pytest.raises(DatasetError, match="over the limit of 1,000"):
         ds.load_image(0)
+
+
+def test_a_coco_or_labelme_file_read_as_via_says_which_format_it_is(tmp_path, capsys):
+    from maskrcnn.cli import main
+
+    coco = tmp_path / "coco.json"
+    coco.write_text(json.dumps({"images": [], "annotations": [], "categories": [], "info": {},
+                                "licenses": [], "type": "instances"}))
+    assert main(["inspect", str(coco), "--format", "via"]) == 2
+    out = capsys.readouterr()
+    assert out.err.strip() == (f"error: {coco}: this looks like COCO (images, annotations), "
+                               "not VIA: use --format coco")
+    assert out.out == ""
+    labelme = tmp_path / "a.json"
+    labelme.write_text(json.dumps({"shapes": [], "imagePath": "a.png", "flags": {}}))
+    with pytest.raises(DatasetError, match="looks like a LabelMe file.*--format labelme"):
+        load_via(labelme)

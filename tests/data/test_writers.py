@@ -179,11 +179,17 @@ def test_dataset_round_trip(tmp_path, fmt):
     back = read_back(fmt, report, out, images)
     got, got_ids = back.load_mask(0)
     keep = list(range(4)) if fmt == "coco" else [0, 1, 2]  # the crowd region is left out
-    assert [back.class_names[abs(c)] for c in got_ids] == [
-        source.class_names[abs(c)] for c in class_ids[keep]]
+    names = [source.class_names[abs(c)] for c in class_ids[keep]]
+    if fmt == "labelme":  # ... or an __ignore__ shape: a crowd region of every class
+        keep, names = [0, 1, 2, 3, 3], names + ["box", "thing"]
+        assert got_ids.tolist()[3:] == [-1, -2]
+    assert [back.class_names[abs(c)] for c in got_ids] == names
     for j, i in enumerate(keep):
         assert iou(got[..., j], masks[..., i]) >= 0.95
-    if fmt != "coco":
+    if fmt == "labelme":
+        assert report.skipped == {"crowd regions of some classes only, written as __ignore__ "
+                                  "(LabelMe ignores a region for every class)": 1}
+    elif fmt != "coco":
         assert report.skipped == {f"crowd regions left out ({fmt} has no crowd flag)": 1}
 
 
@@ -191,8 +197,8 @@ def test_convert_to_on_the_command_line(tmp_path, capsys):
     source, images = coco_source(tmp_path)
     assert main(["convert", str(tmp_path / "src.json"), "--format", "coco", "--images",
                  str(images), "--to", "labelme", "--output", str(tmp_path / "lm")]) == 0
-    assert "1 images, 3 instances written as labelme" in capsys.readouterr().out
+    assert "1 images, 4 instances written as labelme" in capsys.readouterr().out
     assert load_labelme(tmp_path / "lm", images).num_images == 1
     assert main(["convert", str(tmp_path / "lm"), "--format", "labelme", "--images",
                  str(images), "--to", "yolo", "--output", str(tmp_path / "y")]) == 0
-    assert load_yolo(tmp_path / "y").load_mask(0)[1].size == 3
+    assert load_yolo(tmp_path / "y").load_mask(0)[1].size == 3  # the ignore regions left out

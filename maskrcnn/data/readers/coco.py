@@ -13,7 +13,15 @@ import os
 from ...errors import DatasetError
 from ..files import ImageFolder, gc_paused, guess_image_dir, load_json
 from ..image_io import check_image_pixels, pixel_limit, shown
-from ..instances import MAX_SIDE, Instance, InstanceDataset, clip_polygon, number, shown_int
+from ..instances import (
+    BACKGROUND,
+    MAX_SIDE,
+    Instance,
+    InstanceDataset,
+    clip_polygon,
+    number,
+    shown_int,
+)
 from ..problems import ItemError
 
 _FLOATS = {float}
@@ -134,7 +142,8 @@ def load_coco(annotation_file, image_dir=None, *, class_names=None, keep_empty: 
 
     ``image_dir``: folder of the images (default: guessed, see ``files.guess_image_dir``).
     ``class_names``: keep only these categories (others are counted in ``skipped``).
-    ``keep_empty``: keep images without (kept) annotations. Category ids stay the source ids
+    ``keep_empty``: keep images without (kept) annotations. A category named ``_background_``
+    (labelme2coco writes one, with id 0) is not a class. Category ids stay the source ids
     (``class_info[i]["id"]``) and map to contiguous class ids 1..K in category-id order;
     ``iscrowd`` annotations get negative class ids. Image ids are COCO's.
     ``max_image_pixels``: images larger than this (width x height, default
@@ -189,13 +198,14 @@ def _load_coco(path, image_dir, class_names, keep_empty, strict, source,
     except ItemError as err:
         fatal(err)
     del data  # the lists below are emptied as they are read: their records are not kept
-    wanted = set(names_by_id)
+    background = {i for i, n in names_by_id.items() if n == BACKGROUND}  # labelme2coco's id 0
+    wanted = set(names_by_id) - background
     if class_names is not None:
         unknown = set(class_names) - set(names_by_id.values())
         if unknown:
             raise DatasetError(f"{path}: no categories named {sorted(unknown)}; the file has "
                                f"{sorted(set(names_by_id.values()))}")
-        wanted = {i for i, n in names_by_id.items() if n in set(class_names)}
+        wanted = {i for i, n in names_by_id.items() if n in set(class_names)} - background
     for cat_id in sorted(wanted):
         dataset.add_class(source, cat_id, names_by_id[cat_id])
     class_keys = {cat_id: f"{source}.{cat_id}" for cat_id in wanted}  # one string per class
@@ -297,7 +307,8 @@ def _load_coco(path, image_dir, class_names, keep_empty, strict, source,
                 if category_id not in names_by_id:
                     raise ItemError(f"unknown category id {category_id}; the file defines "
                                     f"{sorted(names_by_id)}")
-                dataset.skip("annotations of other classes")
+                dataset.skip(f"annotations of {BACKGROUND} (background, not a class)"
+                             if category_id in background else "annotations of other classes")
                 continue
             crowd = ann.get("iscrowd", 0)
             if crowd not in (0, 1, True, False):

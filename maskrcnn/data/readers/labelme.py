@@ -8,6 +8,11 @@ the circle; ``mask``: a base64 PNG of the box given by two ``points``) and ``gro
 shapes with one label and one ``group_id`` are parts of one instance. Shapes without area
 (``point``, ``line``, ``linestrip``, ``points``) are left out and counted in ``skipped``.
 
+LabelMe's own conventions (its ``labels.txt``, labelme2voc, labelme2coco): a shape labelled
+``__ignore__`` is a region to ignore, read as a crowd region of every class (negative class
+ids: left out of the training losses and of evaluation, as COCO's ``iscrowd``);
+``_background_`` is the background, not a class (its shapes are counted in ``skipped``).
+
 Polygons and rectangles are rasterised with pycocotools, like COCO's; a circle becomes a
 polygon of many vertices (within a small fraction of a pixel of the circle).
 """
@@ -24,10 +29,13 @@ from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 
 from ...errors import DatasetError
-from ..files import load_json, register_image_file, split_name
+from ..files import json_format, load_json, register_image_file, split_name
 from ..instances import (
+    BACKGROUND,
+    IGNORE,
     Instance,
     InstanceDataset,
+    check_wanted,
     clip_polygon,
     decode_instance,
     fill_dataset,
@@ -41,7 +49,7 @@ NO_AREA = ("point", "points", "line", "linestrip")
 
 def is_labelme(data) -> bool:
     """Whether parsed JSON looks like a LabelMe file."""
-    return isinstance(data, dict) and "shapes" in data and "imagePath" in data
+    return json_format(data) == "labelme"
 
 
 def labelme_files(path) -> list[str]:
@@ -211,7 +219,7 @@ def load_labelme(path, image_dir=None, *, class_names=None, strict: bool = True,
     wanted = None if class_names is None else list(class_names)
     dataset = InstanceDataset(strict)
     problems = dataset.problems
-    images, seen = [], set()
+    images, seen, labels = [], set(), set()
     for json_path in files:
         data = load_json(json_path)
         item = f"image of {os.path.basename(json_path)}"
@@ -239,11 +247,15 @@ def load_labelme(path, image_dir=None, *, class_names=None, strict: bool = True,
                     raise ItemError("shape has no 'label'")
                 label = label.strip()
                 shape_item += f" ({label!r})"
+                labels.add(label)
+                if label == BACKGROUND:
+                    dataset.skip(f"{BACKGROUND} shapes (background, not a class)")
+                    continue
                 group = shape.get("group_id")
                 if group is not None and (isinstance(group, bool)
                                           or not isinstance(group, (int, str))):
                     raise ItemError(f"group_id must be a number, got {group!r:.30}")
-                if wanted is not None and label not in wanted:
+                if wanted is not None and label not in wanted and label != IGNORE:
                     dataset.skip("shapes of other classes")
                     continue
                 geometry = shape_geometry(shape, width, height)
@@ -267,4 +279,6 @@ def load_labelme(path, image_dir=None, *, class_names=None, strict: bool = True,
         images.append({"id": file_name, "file_name": file_name, "path": image_path,
                        "width": width, "height": height, "found": found,
                        "labelme_file": json_path})
+    if wanted is not None:
+        check_wanted(path, wanted, labels - {IGNORE, BACKGROUND}, "shape is labelled")
     return fill_dataset(dataset, images, wanted, source, path, max_image_pixels)

@@ -15,13 +15,19 @@ from __future__ import annotations
 import os
 
 from ...errors import DatasetError
-from ..files import load_json, register_image_file
+from ..files import json_format, load_json, register_image_file
 from ..instances import InstanceDataset, clip_polygon, fill_dataset, number
 from ..problems import ItemError
+
+_NAMES = {"coco": "COCO (images, annotations)", "labelme": "a LabelMe file (shapes, imagePath)"}
 
 
 def _entries(data, path: str) -> list:
     """The (key, entry) pairs of a VIA 1.x/2.x export or VIA 2 project file."""
+    other = json_format(data)
+    if other in ("coco", "labelme"):
+        raise DatasetError(f"{path}: this looks like {_NAMES[other]}, not VIA: use --format "
+                           f"{other}")
     if isinstance(data, dict) and "_via_img_metadata" in data:
         data = data["_via_img_metadata"]
     elif isinstance(data, dict) and {"project", "file", "metadata"} <= set(data):

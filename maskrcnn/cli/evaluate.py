@@ -9,7 +9,7 @@ def run(args) -> int:
     from ..mask_rcnn import MaskRCNN
 
     model = MaskRCNN.from_checkpoint(args.weights)
-    dataset = load_dataset(args.dataset, args.format, args.subset, args.images)
+    dataset = load_dataset(args.dataset, args.format, args.subset, args.images, "val")
     evaluate_model(model, dataset, limit=args.limit, verbose=True)  # prints both tables
     return 0
 

@@ -3,6 +3,7 @@ and opening the dataset that ``train`` and ``evaluate`` name."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 DATASET_FORMATS = ("coco", "via", "bdd", "openimages", "labelme", "yolo", "shapes")
@@ -56,9 +57,21 @@ def fail(err) -> int:
     return 2
 
 
-def load_dataset(path, fmt: str, split, images=None):
-    """The dataset ``--dataset``/``--format`` names; for "shapes", ``path`` is "COUNTxSIZE"
-    (synthetic shapes; split "train" draws seed 0, any other split seed 1)."""
+def chosen_split(path, split, default: str) -> str | None:
+    """``split``, else ``default`` for a folder (or zip) and for a file that ``maskrcnn
+    split`` cut into parts; None (the file as it is) for a file alone or one such part."""
+    if split or not os.path.isfile(path) or path.lower().endswith(".zip"):
+        return split or default
+    from ..data.files import split_parts
+    parts = split_parts(path)
+    return default if parts and os.path.abspath(path) not in parts.values() else None
+
+
+def load_dataset(path, fmt: str, split, images=None, default: str = "train"):
+    """The dataset ``--dataset``/``--format`` names, its split ``split`` (None: see
+    :func:`chosen_split`); for "shapes", ``path`` is "COUNTxSIZE" (synthetic shapes; split
+    "train" draws seed 0, any other split seed 1)."""
+    split = chosen_split(path or "", split, default)
     if fmt == "shapes":
         from ..data import ShapesDataset
         count, size = (int(v) for v in (path or "200x128").split("x"))
@@ -76,5 +89,7 @@ def add_dataset_options(parser, split: str, split_default: str) -> None:
                         help="annotation format (shapes: synthetic shapes, no files)")
     parser.add_argument("--images", default=None,
                         help="image folder (default: the format's usual place)")
-    parser.add_argument(split, default=split_default,
-                        help="split of a dataset folder to read (train, val, test...)")
+    parser.add_argument(split, default=None,
+                        help=f"split to read (train, val, test...) of a dataset folder or of "
+                             f"a file that `maskrcnn split` cut (default: {split_default}; a "
+                             "file that is not cut is read as it is)")

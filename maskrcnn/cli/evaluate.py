@@ -45,10 +45,10 @@ def run(args) -> int:
     model = load_detector(args.weights, min_confidence=args.min_confidence)
     if args.border_objects:
         model.config.DETECTION_BORDER_OBJECTS = args.border_objects
-    dataset = load_dataset(args.dataset, args.format, args.subset, args.images)
+    dataset = load_dataset(args.dataset, args.format, args.subset, args.images, "val")
     print(operating_point(model, args.min_confidence))
     result = evaluate_model(model, dataset, limit=args.limit, verbose=True)  # prints tables
-    output = args.output or default_output(args.weights, args.subset)
+    output = args.output or default_output(args.weights, args.subset or "val")
     names = write_outputs(result, output)
     print(f"outputs in {output}: {', '.join(names)}")
     return 0

@@ -90,7 +90,7 @@ def run(args) -> int:
         print(line)
     from ..mask_rcnn import MaskRCNN
 
-    train_set = load_dataset(args.dataset, args.format, args.split, args.images)
+    train_set = load_dataset(args.dataset, args.format, args.split, args.images, "train")
     val_set = (load_dataset(args.dataset, args.format, args.val_split) if args.val_split
                else None)
     from_scratch = args.weights in (None, "none")

@@ -133,3 +133,25 @@ def duplicate_instances(masks: np.ndarray, boxes: np.ndarray, class_ids: np.ndar
         if iou > threshold:
             found.append((i, j, float(iou)))
     return found
+
+
+def near_groups(paths: list, near_bits: int = NEAR_BITS) -> list[int]:
+    """Per image file, the index of the first file it repeats (byte-identical or
+    near-identical, as :func:`duplicate_images` flags them), directly or through others;
+    its own index when it repeats none or cannot be read."""
+    from .image_io import read_image
+
+    readable = [i for i, p in enumerate(paths) if p and os.path.isfile(p)]
+    group = list(range(len(paths)))
+    if not readable:
+        return group
+    hashes = np.stack([difference_hash(read_image(paths[i])) for i in readable])
+    near = _first_near(hashes, np.zeros(len(readable)), near_bits, False)[0]
+    first_of = {}
+    for n, i in enumerate(readable):
+        same = first_of.setdefault(file_digest(paths[i]), i)
+        if same != i:
+            group[i] = group[same]
+        elif near[n] >= 0:
+            group[i] = group[readable[near[n]]]
+    return group

@@ -9,6 +9,7 @@ import codecs
 import gc
 import json
 import os
+import re
 import shutil
 import threading
 import zipfile
@@ -287,6 +288,44 @@ def split_name(file_name: str) -> str:
     for prefix in ("instances_", "D2S_", "d2s_"):
         stem = stem.removeprefix(prefix)
     return {"training": "train", "validation": "val"}.get(stem, stem)
+
+
+#: Names that say a file or folder holds one split (train, val2017, test, validation...).
+SPLIT_WORD = re.compile(r"(train|val|valid|test|dev)[a-z]*\d*", re.IGNORECASE)
+
+
+def split_parts(annotation_file: str) -> dict[str, str]:
+    """The files that ``maskrcnn split`` wrote from, or beside, ``annotation_file``: for
+    ``NAME.json`` or ``NAME.<part>.json``, every ``NAME.<part>.json`` in its folder as
+    {part: file}; {} when there are none (one file of that name alone is no set)."""
+    folder, base = os.path.split(os.path.abspath(os.fspath(annotation_file)))
+    stem = os.path.splitext(base)[0]
+    for name in ([stem.rsplit(".", 1)[0]] if "." in stem else []) + [stem]:
+        parts = {}
+        for entry in sorted(os.listdir(folder)):
+            entry_stem, ext = os.path.splitext(entry)
+            part = entry_stem[len(name) + 1:]
+            if (ext.lower() == ".json" and entry_stem.startswith(name + ".") and part
+                    and "." not in part):
+                parts[part] = os.path.join(folder, entry)
+        if len(parts) > 1 or (parts and os.path.isfile(os.path.join(folder, name + ".json"))):
+            return parts
+    return {}
+
+
+def file_splits(annotation_file) -> dict[str, str]:
+    """The splits one annotation file provides, {split: file}: the parts ``maskrcnn split``
+    wrote (:func:`split_parts`), else the file alone, named for the split its name or its
+    folder says (``instances_val2017.json``: val2017; ``val/via_region_data.json``: val),
+    else ``train``: a file of no split trains."""
+    path = os.fspath(annotation_file)
+    parts = split_parts(path)
+    if parts:
+        return parts
+    for name in (os.path.basename(path), os.path.basename(os.path.dirname(os.path.abspath(path)))):
+        if SPLIT_WORD.fullmatch(split_name(name)):
+            return {split_name(name): path}
+    return {"train": path}
 
 
 def guess_image_dir(annotation_file: str) -> str:

@@ -11,7 +11,11 @@ Layouts recognised by :func:`find_layout` (``split`` is train, val, test...):
   extracted next to it first (once: a marker records a complete extraction, and one killed
   half-way is redone; see :func:`maskrcnn.data.files.safe_extract_zip`). The split folder
   itself (``ROOT/<split>``, holding the JSON beside the images) is a layout of one split,
-  named after the folder.
+  named after the folder. The files ``maskrcnn split`` writes, ``NAME.<split>.json``
+  beside the images, are the splits of their folder (COCO or VIA alike).
+* One annotation file provides the split its name or folder says (``val/x.json``: val; a
+  file of no split: train), or, beside the parts ``maskrcnn split`` wrote from it, those
+  parts (see :func:`maskrcnn.data.files.file_splits`); any other split is an error.
 * LabelMe and YOLO (:func:`labelme_yolo_layout`): ``ROOT/<split>/*.json`` beside the images,
   or the folder of JSONs itself; a YOLO ``data.yaml`` naming image folders, or ``images/``
   and ``labels/`` (with one sub-folder per split, or none).
@@ -28,10 +32,12 @@ from ..errors import DatasetError
 from .files import (  # noqa: F401  (load_json, safe_extract_zip...: their old home, kept)
     EXTRACTED_MARKER,
     extraction_complete,
+    file_splits,
     guess_image_dir,
     load_json,
     safe_extract_zip,
     split_name,
+    split_parts,
 )
 from .readers.bdd import load_bdd, load_bdd_bitmasks
 from .readers.coco import load_coco
@@ -50,6 +56,8 @@ class DatasetLayout:
     root: str
     format: str
     splits: dict = field(default_factory=dict)
+    #: the splits are files ``maskrcnn split`` wrote (COCO or VIA, whichever was split)
+    split_files: bool = False
 
     def __str__(self) -> str:
         lines = [f"{self.format} dataset in {self.root}:"]
@@ -107,6 +115,9 @@ def find_layout(path) -> DatasetLayout:
         return DatasetLayout(path, "coco", splits)
     if via:
         return DatasetLayout(path, "via", via)
+    parts = next(filter(None, map(split_parts, _json_files(path))), None)
+    if parts:  # the files `maskrcnn split` wrote, beside the images
+        return DatasetLayout(path, "via", {s: (f, path) for s, f in parts.items()}, True)
     if _via_file(path):  # a split folder itself (matterport's dataset/train)
         return DatasetLayout(path, "via", {split_name(os.path.basename(os.path.abspath(path))):
                                            (_via_file(path), path)})
@@ -135,21 +146,30 @@ def open_dataset(path, format: str, images=None, split: str | None = None,
     """Read ``path`` (an annotation file, or a folder/zip in a known layout) with the reader
     of ``format`` (coco, via, bdd, openimages, labelme, yolo). ``images``: the image folder
     when it is not the default. ``split`` picks one split of a folder (default: train, else
-    the first). For ``bdd``, a folder is read as bitmask PNGs; for ``labelme`` and ``yolo``
-    see :func:`labelme_yolo_layout` (for ``yolo`` with ``images``, ``path`` is the labels
-    folder). ``options`` go to the reader."""
+    the first) or of a COCO or VIA file (default: the file as it is; see
+    :func:`maskrcnn.data.files.file_splits`). For ``bdd``, a folder is read as bitmask
+    PNGs; for ``labelme`` and ``yolo`` see :func:`labelme_yolo_layout` (for ``yolo`` with
+    ``images``, ``path`` is the labels folder). ``options`` go to the reader."""
     if format not in FORMATS:
         raise DatasetError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
     path = os.fspath(path)
     if format in ("coco", "via") and (os.path.isdir(path) or path.lower().endswith(".zip")):
         layout = find_layout(path)
-        if layout.format != format:
+        if layout.format != format and not layout.split_files:
             raise DatasetError(f"{path}: looks like a {layout.format} dataset, not {format}")
         split = split or ("train" if "train" in layout.splits else next(iter(layout.splits)))
         if split not in layout.splits:
             raise DatasetError(f"{path}: no split {split!r}; found {sorted(layout.splits)}")
         path, default_images = layout.splits[split]
         images = images or default_images
+    elif format in ("coco", "via") and split is not None:
+        splits = file_splits(path)
+        if split not in splits:
+            raise DatasetError(
+                f"{path}: no split {split!r} in this file (it provides "
+                f"{', '.join(sorted(splits))}); make train and val files from it with "
+                f"`maskrcnn split {path}` and pass one of them, or a folder with {split}/")
+        path = splits[split]
     if format == "coco":
         return load_coco(path, images, strict=strict, **options)
     if format == "via":

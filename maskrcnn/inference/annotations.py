@@ -14,6 +14,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..data.writers import FORMATS, write_predictions
+from ..progress import progress_bar
 
 ANNOTATIONS_FOLDER = "annotations"
 
@@ -35,13 +36,18 @@ def prediction_records(detections: dict):
                           "masks": masks}}
 
 
-def write_annotations(output: str, format: str, detections: dict, class_names):
+def write_annotations(output: str, format: str, detections: dict, class_names,
+                      progress: bool = True):
     """Write ``detections`` (a detections.json dict of a run into ``output``) as ``format``
-    (coco, via, labelme, yolo) under ``output/annotations``; returns the WriteReport."""
+    (coco, via, labelme, yolo) under ``output/annotations``; returns the WriteReport.
+    ``progress``: a bar over the images, shown once the writing has taken 2 s."""
     if format not in FORMATS:
         raise ValueError(f"annotations format {format!r}: use one of {', '.join(FORMATS)}")
     paths = [image["path"] for image in detections["images"]]
     image_dir = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else None
-    return write_predictions(prediction_records(detections), format,
+    records = progress_bar(prediction_records(detections), total=len(paths), delay=2,
+                           desc=f"writing {format} annotations", unit="image",
+                           disable=not progress, leave=False)
+    return write_predictions(records, format,
                              os.path.join(output, ANNOTATIONS_FOLDER), class_names,
                              image_dir=image_dir)

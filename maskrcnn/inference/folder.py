@@ -99,7 +99,7 @@ def detect_folder(model, inputs, output, min_confidence: float | None = None, cl
     detections = detections_file(files, done, names)
     write_json(os.path.join(output, "detections.json"), detections)
     if annotations:
-        report = write_annotations(output, annotations, detections, names)
+        report = write_annotations(output, annotations, detections, names, progress)
         df.attrs["annotations"] = report
         if progress:
             print(report)

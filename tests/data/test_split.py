@@ -8,12 +8,13 @@ from PIL import Image
 from maskrcnn.cli import main
 from maskrcnn.data import ShapesDataset
 from maskrcnn.data.convert import dataset_to_coco
+from maskrcnn.data.layout import open_dataset
 from maskrcnn.data.readers.coco import load_coco
 from maskrcnn.data.readers.via import load_via
 from maskrcnn.data.split import split_annotations, split_counts
 from maskrcnn.errors import DatasetError
 
-from .test_readers_via import entry, polygon, write_images
+from .test_readers_via import entry, polygon
 
 
 def test_split_counts_share_every_image_and_fill_each_part():
@@ -27,10 +28,17 @@ def test_split_counts_share_every_image_and_fill_each_part():
         split_counts(5, {"train": 0.0})
 
 
+def write_distinct_images(folder, names, size=(64, 48)):
+    """Photos no two of which are near-identical: smoothed noise, one seed each."""
+    for i, name in enumerate(names):
+        noise = np.random.default_rng(i).random((6, 8, 3)) * 255
+        Image.fromarray(noise.astype(np.uint8)).resize(size, Image.BILINEAR).save(folder / name)
+
+
 @pytest.fixture
 def via_file(tmp_path):
     names = [f"img{i:02d}.png" for i in range(12)]
-    write_images(tmp_path, names)
+    write_distinct_images(tmp_path, names)
     data = {f"{n}1234": entry(n, [polygon([5, 20, 20], [5, 5, 20], label="x")] * (1 + i % 3))
             for i, n in enumerate(names)}
     path = tmp_path / "via_region_data.json"
@@ -104,3 +112,55 @@ def test_split_command(via_file, capsys):
     assert "leave images for training" in capsys.readouterr().err
     path.write_text("[1, 2]")
     assert main(["split", str(path)]) == 2
+
+
+def test_near_identical_images_stay_in_one_part(via_file, capsys):
+    path, _ = via_file
+    folder = path.parent
+    original = Image.open(folder / "img00.png")
+    original.point(lambda v: min(255, v + 12)).save(folder / "img01.png")  # brightened
+    (folder / "img02.png").write_bytes((folder / "img00.png").read_bytes())  # the same file
+    for seed in range(6):
+        parts = split_annotations(path, {"train": 0.5, "val": 0.5}, seed=seed)
+        sides = {name: json.loads(open(p).read()) for name, p in parts.items()}
+        holding = {name for name, part in sides.items() for n in ("img00", "img01", "img02")
+                   if f"{n}.png1234" in part}
+        assert len(holding) == 1
+        assert sum(len(part) for part in sides.values()) == 12
+    assert "2 near-identical images" in capsys.readouterr().out
+
+
+def test_a_file_provides_only_its_own_split(via_file):
+    path, _ = via_file
+    assert len(open_dataset(path, "via").image_ids) == 12
+    assert len(open_dataset(path, "via", split="train").image_ids) == 12
+    with pytest.raises(DatasetError, match=r"no split 'val'.*maskrcnn split"):
+        open_dataset(path, "via", split="val")
+
+
+def test_the_parts_split_wrote_are_the_splits_of_file_and_folder(via_file):
+    path, _ = via_file
+    parts = split_annotations(path, {"train": 0.75, "val": 0.25}, seed=0, verbose=False)
+    val = sorted(json.loads(open(parts["val"]).read()))
+    for source in (path, path.parent, parts["train"]):
+        ds = open_dataset(source, "via", split="val")
+        assert sorted(f"{i['id']}" for i in ds.image_info) == sorted(
+            v.removesuffix("1234") for v in val)
+    assert len(open_dataset(path.parent, "via").image_ids) == 9  # train by default
+    with pytest.raises(DatasetError, match=r"no split 'test'.*train, val"):
+        open_dataset(path, "via", split="test")
+
+
+def test_a_split_folder_keeps_its_name(tmp_path):
+    for split, count in (("train", 3), ("val", 2)):
+        folder = tmp_path / split
+        folder.mkdir()
+        names = [f"{split}{i}.png" for i in range(count)]
+        write_distinct_images(folder, names)
+        (folder / "via_region_data.json").write_text(json.dumps(
+            {n: entry(n, [polygon([5, 20, 20], [5, 5, 20], label="x")]) for n in names}))
+    assert len(open_dataset(tmp_path, "via", split="val").image_ids) == 2
+    val_file = tmp_path / "val" / "via_region_data.json"
+    assert len(open_dataset(val_file, "via", split="val").image_ids) == 2
+    with pytest.raises(DatasetError, match="no split 'train'"):
+        open_dataset(val_file, "via", split="train")

@@ -15,6 +15,7 @@ the wrong detections touching the border:
 - ``before``: the threshold 0.7, no mask-level duplicate suppression, border objects counted
   (the library before issue 33);
 - ``mask_nms``: the same with the mask-level suppression (Config defaults);
+- ``border_rule``: and the border rule learnt from the training annotations;
 - ``after``: the defaults of a model trained now: mask suppression, the border rule learnt
   from the training annotations, the threshold calibrated on the training split;
 - ``calibrated_on_test``: the threshold chosen on the test images themselves (the best
@@ -85,6 +86,7 @@ def main() -> None:
     out["border"] = {"rule": borders.rule, "touching": borders.touching,
                      "objects": borders.objects, "expected": borders.expected}
     c.DETECTION_BORDER_OBJECTS = borders.rule
+    out["settings"]["border_rule"] = score(model, test, 0.7)
     on_train = calibrate(model, train, "training")
     out["settings"]["after"] = score(model, test, on_train.threshold)
     on_test = calibrate(model, test, "validation")

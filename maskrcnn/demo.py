@@ -25,6 +25,7 @@ class DemoResult:
     seconds: float
     history: dict
     evaluation: object = None  # the EvaluationResult: VOC and COCO tables of the held-out set
+    calibration: object = None  # how training chose the operating threshold (a Calibration)
 
 
 def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int = 8,
@@ -74,4 +75,4 @@ def run_demo(output_dir: str = "figures", model_dir: str = "logs", epochs: int =
                           save_path=os.path.join(output_dir, "demo_loss.png"))
     segm_ap = float(evaluation.coco_segm.summary["AP"].iloc[0])
     return DemoResult(evaluation.mAP50, evaluation.mAP, segm_ap, checkpoint,
-                      time.time() - start, history, evaluation)
+                      time.time() - start, history, evaluation, model.calibration)

@@ -110,27 +110,31 @@ class MaskRCNN:
     # ------------------------------------------------------------------ training
     def train(self, train_dataset, val_dataset, learning_rate: float, epochs: int,
               layers: str = "all", augmentation=None, custom_callbacks=None,
-              verbose: int | str = "auto"):
-        """Train until epoch ``epochs`` (``Trainer.train``)."""
+              verbose: int | str = "auto", calibration_dataset=None):
+        """Train until epoch ``epochs`` (``Trainer.train``), then :meth:`finish_training`
+        (the operating threshold calibrated on ``calibration_dataset``, default the
+        validation images, else the training images)."""
         if self.mode != "training":
             raise ConfigError("create the model with mode='training' to train it")
         history = self.trainer.train(train_dataset, val_dataset, learning_rate, epochs, layers,
                                      augmentation, custom_callbacks, verbose)
         if history is not None:
-            self.finish_training(train_dataset, val_dataset, verbose)
+            self.finish_training(train_dataset, calibration_dataset or val_dataset, verbose)
         return history
 
     def train_schedule(self, train_dataset, val_dataset, stages, augmentation=None,
-                       warmup_steps: int = 0, custom_callbacks=None, verbose="auto") -> list:
+                       warmup_steps: int = 0, custom_callbacks=None, verbose="auto",
+                       calibration_dataset=None) -> list:
         """Train in stages ``[(layers, until_epoch, learning_rate), ...]``
-        (``Trainer.train_schedule``); finished stages are skipped."""
+        (``Trainer.train_schedule``; finished stages are skipped), then
+        :meth:`finish_training` once, as :meth:`train`."""
         if self.mode != "training":
             raise ConfigError("create the model with mode='training' to train it")
         histories = self.trainer.train_schedule(train_dataset, val_dataset, stages,
                                                 augmentation, warmup_steps, custom_callbacks,
                                                 verbose)
         if any(h is not None for h in histories):
-            self.finish_training(train_dataset, val_dataset, verbose)
+            self.finish_training(train_dataset, calibration_dataset or val_dataset, verbose)
         return histories
 
     def finish_training(self, train_dataset, val_dataset=None, verbose=1) -> None:

@@ -97,3 +97,43 @@ def test_config_changed_after_the_first_detect_takes_effect(model_and_images):
         model.config.DETECTION_MIN_CONFIDENCE = old
     kept = np.concatenate([r["scores"] for r in results])
     assert 0 < len(kept) < len(scores) and kept.min() >= cut
+
+
+def _result(rois, class_ids, scores, masks):
+    return {"rois": np.array(rois, np.int32).reshape(-1, 4),
+            "class_ids": np.array(class_ids, np.int32), "scores": np.array(scores, np.float32),
+            "masks": masks}
+
+
+def test_compare_detections_finds_each_kind_of_difference():
+    from maskrcnn.export.check import compare_detections
+
+    masks = np.zeros((20, 20, 2), bool)
+    masks[2:8, 2:8, 0] = masks[10:18, 10:18, 1] = True
+    a = _result([[2, 2, 8, 8], [10, 10, 18, 18]], [1, 2], [0.9, 0.8], masks)
+    same = _result([[10, 10, 18, 18], [2, 2, 8, 8]], [2, 1], [0.8, 0.9005], masks[..., ::-1])
+    dropped = _result([[2, 2, 8, 8]], [1], [0.9], masks[..., :1])
+    taller = _result([[2, 2, 8, 8], [10, 10, 21, 18]], [1, 2], [0.9, 0.8], masks)
+    table = compare_detections([a] * 3, [same, dropped, taller], ["same", "dropped", "taller"])
+    assert table["same"].tolist() == [True, False, False]
+    assert table.loc[1, "unpaired"] == 1 and table.loc[1, "exported"] == 1
+    assert table.loc[2, "max_box_px"] == 3 and table.loc[2, "unpaired"] == 0
+    loose = compare_detections([a], [taller], ["taller"], box_pixels=3)
+    assert loose["same"].iloc[0]
+
+
+def test_export_check_compares_the_file_with_its_checkpoint(model_and_images, tmp_path, capsys,
+                                                            monkeypatch):
+    from PIL import Image
+
+    from maskrcnn.cli import main
+
+    model, images, _ = model_and_images
+    checkpoint = str(tmp_path / "tiny.h5")
+    model.save_weights(checkpoint, 1)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")
+    code = main(["export", "--weights", checkpoint, "--output", str(tmp_path / "served"),
+                 "--check", str(tmp_path / "*.png")])
+    out = capsys.readouterr().out
+    assert code == 0 and "check: 3/3 images give the same detections" in out

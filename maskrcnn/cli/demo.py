@@ -20,6 +20,9 @@ def run(args) -> int:
     print(f"held-out images: {args.test_images}")
     print(f"COCO tables of the held-out images (percent):\n"
           f"{format_table(result.evaluation.coco_table())}")
+    if result.calibration is not None:
+        print(f"operating point: {result.calibration.describe()}")
+    print(f"counts of the held-out images at that threshold, {result.evaluation.counting()}")
     print(f"checkpoint: {result.checkpoint}")
     print(f"figures: {os.path.join(args.output, 'demo_detections.png')}, "
           f"{os.path.join(args.output, 'demo_loss.png')}")

@@ -22,7 +22,41 @@ def run(args) -> int:
     except MaskRCNNError as err:
         return fail(err)
     print(f"exported: {path}")
+    if args.check:
+        return check_export(model, path, args.check)
     return 0
+
+
+def check_export(model, path: str, inputs) -> int:
+    """Detect on the images ``inputs`` names with the checkpoint and with the exported file;
+    print each image that differs and a summary. Returns 0 when all are the same, else 1."""
+    from ..data.image_io import read_image
+    from ..export.check import compare_detections
+    from ..export.formats import load_exported
+    from ..inference.files import list_images
+    from ..progress import progress_bar
+
+    if path.endswith(".weights.h5"):
+        return fail("--check compares a detector: export saved_model, tflite or onnx")
+    files = list_images(inputs)
+    if not files:
+        return fail(f"--check: no image files in {inputs}")
+    exported = load_exported(path)
+    expected, got = [], []
+    for file in progress_bar(files, desc="checking", unit="img"):
+        image = read_image(file)
+        expected += model.detect([image])
+        got += exported.detect([image])
+    table = compare_detections(expected, got, files)
+    for row in table[~table["same"]].itertuples():
+        print(f"differs: {row.image}: {row.checkpoint} detections from the checkpoint, "
+              f"{row.exported} from the export ({row.unpaired} unpaired), boxes up to "
+              f"{row.max_box_px:.0f} px apart, scores up to {row.max_score_delta:.4f}, mask "
+              f"IoU down to {row.min_mask_iou:.3f}")
+    same = int(table["same"].sum())
+    print(f"check: {same}/{len(table)} images give the same detections from {path} as from "
+          "the checkpoint (boxes within 1 px, scores within 0.001, mask IoU >= 0.98)")
+    return 0 if same == len(table) else 1
 
 
 def add_parser(subparsers):
@@ -38,4 +72,9 @@ def add_parser(subparsers):
     parser.add_argument("--quantize", default=None, choices=["float16", "int8"],
                         help="tflite only: float16 weights (half the size), or int8 weights "
                              "(dynamic range) (default: float32, none)")
+    parser.add_argument("--check", nargs="+", default=None, metavar="IMAGES",
+                        help="after exporting, detect on these images (folders, files or "
+                             "quoted globs) with the checkpoint and the exported file and "
+                             "report every image whose detections differ; exit status 1 if "
+                             "any does (default: no check)")
     return parser

@@ -84,6 +84,29 @@ def choose_cpu_kernels(environ=os.environ, modules=sys.modules) -> str | None:
             "with AVX-512': harmless, TensorFlow's own kernel runs that op")
 
 
+def calibration_dataset(args, val_set):
+    """The images the operating threshold is calibrated on at the end of training:
+    ``--calibration-split``, else the validation split, else the dataset's "val" split when
+    it has one; None: the training images (said in one line)."""
+    from ..errors import DatasetError
+    split = args.calibration_split
+    if split == "train":
+        print("calibration: on the training images (--calibration-split train)")
+        return None
+    if split is None and val_set is not None:
+        return None  # the validation split
+    try:
+        dataset = load_dataset(args.dataset, args.format, split or "val", args.images, "val")
+    except DatasetError:
+        if split is not None:
+            raise
+        print("calibration: on the training images (the dataset has no val split: "
+              "`maskrcnn split` makes one, or --calibration-split names another)")
+        return None
+    print(f"calibration: on the {split or 'val'} split ({len(dataset.image_ids)} images)")
+    return dataset
+
+
 def run(args) -> int:
     line = choose_cpu_kernels()  # before anything imports TensorFlow
     if line:
@@ -93,6 +116,7 @@ def run(args) -> int:
     train_set = load_dataset(args.dataset, args.format, args.split, args.images, "train")
     val_set = (load_dataset(args.dataset, args.format, args.val_split) if args.val_split
                else None)
+    calibration_set = calibration_dataset(args, val_set)
     from_scratch = args.weights in (None, "none")
     layers = args.layers or ("all" if from_scratch else "heads")
     if from_scratch and layers != "all":
@@ -122,7 +146,7 @@ def run(args) -> int:
               "(--no-augment: none)")
     model.train(train_set, val_set, learning_rate=config.LEARNING_RATE,
                 epochs=epochs, layers=layers, augmentation=augmentation,
-                custom_callbacks=callbacks)
+                custom_callbacks=callbacks, calibration_dataset=calibration_set)
     print(f"checkpoint: {model.find_last()}")
     return 0
 
@@ -133,6 +157,11 @@ def add_parser(subparsers):
     add_dataset_options(parser, "--split", "train")
     parser.add_argument("--val-split", default=None,
                         help="split to validate on after each epoch (default: none)")
+    parser.add_argument("--calibration-split", default=None,
+                        help="split whose images the score threshold is calibrated on at the "
+                             "end, so that counts come out right; 'train': the training "
+                             "images (default: --val-split, else the dataset's val split, "
+                             "else the training images)")
     parser.add_argument("--weights", default="none",
                         help="starting weights: coco, imagenet, last, a path or none")
     parser.add_argument("--layers", default=None,

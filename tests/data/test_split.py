@@ -1,4 +1,5 @@
 """Splits of COCO and VIA files by image (issue 20: users copied and renamed files by hand)."""
+import argparse
 import json
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 from PIL import Image
 
 from maskrcnn.cli import main
+from maskrcnn.cli.train import calibration_dataset
 from maskrcnn.data import ShapesDataset
 from maskrcnn.data.convert import dataset_to_coco
 from maskrcnn.data.layout import open_dataset
@@ -164,3 +166,25 @@ def test_a_split_folder_keeps_its_name(tmp_path):
     assert len(open_dataset(val_file, "via", split="val").image_ids) == 2
     with pytest.raises(DatasetError, match="no split 'train'"):
         open_dataset(val_file, "via", split="train")
+
+
+# ---------------------------------------------------------------- train's calibration split
+def args_for(path, calibration_split=None, fmt="via"):
+    return argparse.Namespace(dataset=str(path), format=fmt, images=None,
+                              calibration_split=calibration_split)
+
+
+def test_the_val_part_of_a_split_file_is_used_and_train_can_be_asked_for(via_file, capsys):
+    path, data = via_file
+    # a file alone: the training images, and the line says how to get a val split
+    assert calibration_dataset(args_for(path), None) is None
+    assert "no val split" in capsys.readouterr().out
+    parts = split_annotations(path, {"train": 0.75, "val": 0.25}, seed=1, verbose=False)
+    val = calibration_dataset(args_for(path), None)
+    with open(parts["val"]) as f:
+        expected = {entry["filename"] for entry in json.load(f).values()}
+    assert {info["path"].rsplit("/", 1)[-1] for info in val.image_info} == expected
+    assert "on the val split (3 images)" in capsys.readouterr().out
+    assert calibration_dataset(args_for(path, "train"), None) is None
+    # a --val-split given: that one (the model's train() takes it)
+    assert calibration_dataset(args_for(path), object()) is None

@@ -24,6 +24,19 @@ def test_demo_evaluate_export(tmp_path, capsys):
                  "shapes", "--subset", "test"]) == 0
     out = capsys.readouterr().out
     assert "AP50" in out and "segm" in out
+    assert re.search(r"^score threshold 0\.\d{3}, calibrated on \d+ validation images", out,
+                     re.M)  # the demo's training calibrated it
+    # counts.csv: each image's true count as the dataset holds it, and the two pictures
+    import pandas as pd
+
+    from maskrcnn.data import ShapesDataset
+    folder = checkpoint[:-len(".h5")] + "_evaluation_test"
+    assert f"outputs in {folder}" in out
+    counts = pd.read_csv(os.path.join(folder, "counts.csv"))
+    test = ShapesDataset(4, 64, 64, seed=1)
+    assert counts["true_count"].tolist() == [len(test.load_mask(i)[1]) for i in test.image_ids]
+    for picture in ("count_error.png", "operating_point.png"):
+        assert os.path.getsize(os.path.join(folder, picture)) > 5000
 
     target = tmp_path / "model.weights.h5"
     assert main(["export", "--weights", checkpoint, "--output", str(target), "--format",

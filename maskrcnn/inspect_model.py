@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from .modeling import backend  # noqa: F401  (TensorFlow and Keras, or how to install them)
 
@@ -26,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from .data.pipeline import load_image_gt
-from .data.transforms import parse_image_meta
+from .data.transforms import expand_mask, extract_bboxes, minimize_mask, parse_image_meta
 from .evaluation.voc import compute_overlaps
 from .modeling.anchors import anchors_per_location
 from .modeling.boxes import clip_boxes, decode_deltas
@@ -82,6 +83,18 @@ class Inspection:
         h, w = self.shape
         pixels = denormalize_boxes(boxes[..., :4], h, w, convention)
         return np.concatenate([pixels, boxes[..., 4:]], axis=-1)
+
+    def top_anchors(self, count: int = 10, std_dev=None) -> dict:
+        """The ``count`` anchors the RPN scores highest (before NMS), normalised: ``anchors``
+        as they are, ``refined`` moved by their predicted deltas (``std_dev``: the config's
+        RPN_BBOX_STD_DEV), ``clipped`` those clipped to the image (what NMS receives), and
+        their ``scores``; matterport's "top anchors" views."""
+        index = self.pre_nms_index[:count]
+        out = {"anchors": self.anchors[index], "scores": self.rpn_scores[index],
+               "clipped": self.pre_nms_boxes[:count]}
+        if std_dev is not None:
+            out["refined"] = apply_deltas(self.anchors[index], self.rpn_deltas[index], std_dev)
+        return out
 
 
 def mold(config, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -172,9 +185,14 @@ def inspect_image(model, image: np.ndarray, layers=(), window=None) -> Inspectio
     refined = clip_boxes(decode_deltas(proposals, own, c.BBOX_STD_DEV), tf.constant(window))
     detections = refine_detections(padded, class_logits, deltas, tf.constant(window)[None], c)
     detections = detections[0][detections[0, :, 4] > 0]
-    mask_logits = network.masks(features, detections[None, :, :4], hw, training=False)[0]
-    mask_probs = tf.sigmoid(tf.cast(select_class_masks(
-        mask_logits[None], tf.cast(detections[None, :, 4], tf.int32))[0], tf.float32))
+    if detections.shape[0]:
+        mask_logits = network.masks(features, detections[None, :, :4], hw, training=False)[0]
+        mask_probs = tf.sigmoid(tf.cast(select_class_masks(
+            mask_logits[None], tf.cast(detections[None, :, 4], tf.int32))[0], tf.float32))
+    else:  # nothing detected (an untrained or unsure model): no masks to run the head on
+        m = 2 * int(c.MASK_POOL_SIZE)
+        mask_logits = np.zeros((0, m, m, int(c.NUM_CLASSES)), np.float32)
+        mask_probs = tf.zeros((0, m, m), tf.float32)
     return Inspection(
         image=image, window=np.asarray(window, np.float32), anchors=anchors.numpy(),
         anchor_levels=anchor_level_index(c, image.shape), rpn_scores=scores[0].numpy(),
@@ -278,3 +296,47 @@ def weight_values(model, pattern: str | None = None) -> dict[str, np.ndarray]:
         if pattern is None or pattern in name:
             out[name] = np.asarray(w).ravel()
     return out
+
+
+# ---------------------------------------------------------------------- data as training sees it
+def mini_mask_round_trip(masks, mini_shape) -> tuple[np.ndarray, pd.DataFrame]:
+    """What USE_MINI_MASK costs: each (H, W, N) mask cropped to its box, shrunk to
+    ``mini_shape`` (the config's MINI_MASK_SHAPE) and grown back, as training stores and the
+    mask loss reads it. Returns the (H, W, N) restored masks and a table per object:
+    ``pixels`` of the mask, ``lost`` and ``added`` pixels, ``IoU`` of the two masks and
+    ``changed (%)``, (lost + added) / pixels in percent."""
+    masks = np.asarray(masks, bool)
+    boxes = extract_bboxes(masks)
+    restored = expand_mask(boxes, minimize_mask(boxes, masks, tuple(mini_shape)), masks.shape)
+    pixels = masks.sum(axis=(0, 1)).astype(np.int64)
+    lost = (masks & ~restored).sum(axis=(0, 1)).astype(np.int64)
+    added = (~masks & restored).sum(axis=(0, 1)).astype(np.int64)
+    union = (masks | restored).sum(axis=(0, 1))
+    table = pd.DataFrame({
+        "pixels": pixels, "lost": lost, "added": added,
+        "IoU": np.where(union > 0, (masks & restored).sum(axis=(0, 1)) / np.maximum(union, 1),
+                        np.nan),
+        "changed (%)": np.where(pixels > 0, 100.0 * (lost + added) / np.maximum(pixels, 1),
+                                np.nan)})
+    return restored, table
+
+
+def positive_roi_ratio(model, dataset, image_ids, seed: int | None = 0) -> pd.DataFrame:
+    """The heads' training ROIs of each image (the model's proposals plus the ground truth,
+    sampled as ``detection_targets`` does): one row per image with ``rois`` (non-padding),
+    ``positive`` (IoU >= 0.5 with an object) and ``positive (%)``; matterport's positive ROI
+    ratio over many images. A ratio far under ROI_POSITIVE_RATIO means proposals that miss
+    the objects (or few objects per image)."""
+    config = network_of(model).config
+    rows = []
+    for image_id in image_ids:
+        gt = ground_truth(dataset, config, int(image_id))
+        parts = inspect_image(model, gt["image"], window=gt["window"])
+        targets = roi_targets(config, parts.proposals, gt["class_ids"], gt["norm_boxes"],
+                              gt["masks"], seed=seed)
+        used = int(np.sum(targets["weights"] > 0))
+        positive = int(np.sum(targets["class_ids"] > 0))
+        rows.append({"image_id": int(image_id), "objects": len(gt["class_ids"]),
+                     "proposals": len(parts.proposals), "rois": used, "positive": positive,
+                     "positive (%)": 100.0 * positive / used if used else float("nan")})
+    return pd.DataFrame(rows)

@@ -29,7 +29,7 @@ GITHUB_REPO = "OWNER/maskrcnn"
 READMES = [HERE.parent / "README.md", HERE / "README.md"]
 _COLAB_LINK = re.compile(r"(https://colab\.research\.google\.com/github/)[^/\s)]+/[^/\s)]+(/)")
 NOTEBOOKS = ["train.ipynb", "inspect_data.ipynb", "inspect_model.ipynb", "detect.ipynb",
-             "evaluate.ipynb"]
+             "evaluate.ipynb", "demo.ipynb"]
 METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
     "language_info": {"name": "python"},

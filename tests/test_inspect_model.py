@@ -200,3 +200,112 @@ def test_two_anchor_sides_a_level_run_through_the_network():
     px = parts.to_pixels(parts.anchors[:6], config.BOX_CONVENTION)
     sides = np.sqrt((px[:, 2] - px[:, 0]) * (px[:, 3] - px[:, 1]))
     np.testing.assert_allclose(sides, [8, 8, 8, 11, 11, 11], rtol=1e-4)
+
+
+# ---------------------------------------------------------------- matterport's other views
+def numpy_bilinear(image, out_h, out_w):
+    """Bilinear resize with half-pixel centres and edges clamped, one output pixel at a time
+    (what cv2.INTER_LINEAR does)."""
+    h, w = image.shape
+    out = np.zeros((out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            y = min(max((i + 0.5) * h / out_h - 0.5, 0), h - 1)
+            x = min(max((j + 0.5) * w / out_w - 0.5, 0), w - 1)
+            y0, x0 = int(y), int(x)
+            y1, x1 = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
+            dy, dx = y - y0, x - x0
+            out[i, j] = (image[y0, x0] * (1 - dy) * (1 - dx) + image[y0, x1] * (1 - dy) * dx
+                         + image[y1, x0] * dy * (1 - dx) + image[y1, x1] * dy * dx)
+    return out
+
+
+def numpy_round_trip(mask, mini_shape):
+    ys, xs = np.nonzero(mask)
+    y1, y2, x1, x2 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    small = numpy_bilinear(mask[y1:y2, x1:x2].astype(float), *mini_shape) >= 0.5
+    out = np.zeros_like(mask)
+    out[y1:y2, x1:x2] = numpy_bilinear(small.astype(float), y2 - y1, x2 - x1) >= 0.5
+    return out
+
+
+def test_mini_mask_round_trip_against_numpy():
+    h = w = 64
+    yy, xx = np.mgrid[:h, :w]
+    disc = (yy - 30) ** 2 + (xx - 22) ** 2 <= 15 ** 2
+    triangle = (yy >= 10) & (yy < 50) & (xx >= 40) & (xx - 40 <= (yy - 10) * 20 // 40)
+    ring = disc & ((yy - 30) ** 2 + (xx - 22) ** 2 >= 9 ** 2)
+    masks = np.stack([disc, triangle, ring], -1)
+    restored, table = im.mini_mask_round_trip(masks, (8, 8))
+    for k in range(masks.shape[-1]):
+        ref = numpy_round_trip(masks[..., k], (8, 8))
+        # float rounding may tip a pixel sitting exactly on 0.5: allow a handful
+        assert np.sum(ref != restored[..., k]) <= 3, k
+        lost, added = np.sum(masks[..., k] & ~ref), np.sum(~masks[..., k] & ref)
+        assert abs(table.loc[k, "lost"] - lost) <= 3 and abs(table.loc[k, "added"] - added) <= 3
+        assert table.loc[k, "pixels"] == masks[..., k].sum()
+        inter, union = np.sum(masks[..., k] & ref), np.sum(masks[..., k] | ref)
+        assert table.loc[k, "IoU"] == pytest.approx(inter / union, abs=0.01)
+    # an 8x8 mini-mask loses a thin ring far more than a disc
+    assert table.loc[2, "changed (%)"] > 2 * table.loc[0, "changed (%)"] > 0
+    # the identity: a mini-mask as large as the box changes nothing
+    same, t = im.mini_mask_round_trip(masks[..., :1], (31, 31))
+    assert np.array_equal(same, masks[..., :1]) and t.loc[0, "changed (%)"] == 0
+
+
+def test_top_anchors(setup):
+    config, _, _, parts = setup
+    top = parts.top_anchors(5, config.RPN_BBOX_STD_DEV)
+    best = np.argsort(-parts.rpn_scores, kind="stable")[:5]
+    np.testing.assert_allclose(top["scores"], parts.rpn_scores[best], rtol=1e-6)
+    np.testing.assert_allclose(top["anchors"], parts.anchors[parts.pre_nms_index[:5]])
+    np.testing.assert_allclose(np.clip(top["refined"], 0, 1), top["clipped"], atol=1e-6)
+
+
+def test_positive_roi_ratio_against_numpy(setup):
+    """The positives are the candidate ROIs (proposals and ground-truth boxes) with IoU >= 0.5
+    with an object, at most ROI_POSITIVE_RATIO of TRAIN_ROIS_PER_IMAGE."""
+    config, network = setup[:2]
+    data = ShapesDataset(3, 64, 64, seed=4)
+    table = im.positive_roi_ratio(network, data, data.image_ids, seed=0)
+    assert len(table) == 3
+    cap = int(config.TRAIN_ROIS_PER_IMAGE * config.ROI_POSITIVE_RATIO)
+    for row in table.itertuples():
+        gt = im.ground_truth(data, config, row.image_id)
+        parts = im.inspect_image(network, gt["image"], window=gt["window"])
+        candidates = np.concatenate([parts.proposals, gt["norm_boxes"]])
+        over = [max(numpy_iou(c, g) for g in gt["norm_boxes"]) >= 0.5 for c in candidates]
+        assert row.positive == min(int(np.sum(over)), cap)
+        assert row.objects == len(gt["class_ids"]) and row.rois <= config.TRAIN_ROIS_PER_IMAGE
+        assert row._6 == pytest.approx(100 * row.positive / row.rois)
+
+
+def test_delta_and_centre_histograms_count_the_values(setup):
+    from maskrcnn.visualize import model_parts as mp
+
+    parts = setup[3]
+    fig = mp.plot_rpn_deltas(parts.rpn_deltas, bins=30)
+    for k, ax in enumerate(fig.axes):
+        heights = [p.get_height() for p in ax.patches]
+        np.testing.assert_array_equal(heights, np.histogram(parts.rpn_deltas[:, k], 30)[0])
+    pixels = parts.to_pixels(parts.proposals, setup[0].BOX_CONVENTION)
+    fig = mp.plot_box_centres(pixels, parts.shape, bins=16)
+    for ax, (a, b), side in zip(fig.axes, ((0, 2), (1, 3)), parts.shape):
+        heights = [p.get_height() for p in ax.patches]
+        centres = (pixels[:, a] + pixels[:, b]) / 2
+        np.testing.assert_array_equal(heights, np.histogram(centres, 16, range=(0, side))[0])
+        assert "px" in ax.get_xlabel()
+
+
+def test_mini_mask_figure_says_what_the_table_says():
+    from figure_checks import drawn
+
+    from maskrcnn.visualize import model_parts as mp
+
+    data = ShapesDataset(1, 64, 64, seed=1)
+    _, masks, _ = data.load_image_and_masks(0)
+    restored, table = im.mini_mask_round_trip(masks, (6, 6))
+    fig = mp.display_mini_mask_round_trip(masks, restored)
+    assert drawn(fig) > 0
+    titles = [ax.get_title() for ax in fig.axes][2::3]
+    assert titles == [f"lost {r.lost}, added {r.added} px" for r in table.itertuples()][:6]

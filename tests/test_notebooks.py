@@ -4,11 +4,16 @@ mode (synthetic shapes, the tiny preset) without a cell error.
 
 Each run starts a python3 kernel in notebooks/ (as Jupyter does) with MASKRCNN_SMOKE=1 and
 writes everything (checkpoints, logs, detections) to a temporary MASKRCNN_WORKDIR; nothing is
-downloaded. About a minute per notebook on 2 CPU cores. The executed notebook is then exported
-to HTML with nbconvert (when installed, as the [dev] extra does): no progress bar may print a
-line per step there, and the page stays small.
+downloaded. The kernel imports the package of this checkout (PYTHONPATH), not whichever one
+is installed. A run fails on a cell error, on any stderr output (red in Jupyter and Colab),
+and on a cell that calls a figure function but shows no figure. demo.ipynb runs on a small
+81-class model file the test writes in matterport's .h5 layout, and once without any
+(the offline message). About a minute per notebook on 2 CPU cores. The executed notebook is
+then exported to HTML with nbconvert (when installed, as the [dev] extra does): no progress
+bar may print a line per step there, and the page stays small.
 """
 import importlib.util
+import os
 import re
 import time
 from pathlib import Path
@@ -17,11 +22,18 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = ["inspect_data.ipynb", "train.ipynb", "inspect_model.ipynb", "detect.ipynb",
-             "evaluate.ipynb"]
+             "evaluate.ipynb", "demo.ipynb"]
 CELL_TIMEOUT = 300  # seconds per cell
 MAX_HTML_BYTES = 3_000_000
+# A call that draws a figure: its cell must show one (an image/png output).
+FIGURE_CALL = re.compile(
+    r"\b(plot_\w+|display_(instances|anchors|rpn_targets|proposals|refinement|nms_by_class|"
+    r"mask_grid|activations|mini_mask_round_trip|dataset_samples|top_masks|images|"
+    r"differences)|side_by_side|draw_boxes|draw_rois|plot_curve|plot_grid)\(|"
+    r"plt\.subplots\(|\.plot\.\w+\(")
 # A line of a progress display: Keras' bar (box glyphs, or "12/100 [") or tqdm's ("40%|").
 PROGRESS_LINE = re.compile(r"━|\d+/\d+ \[|\d+%\|")
 
@@ -90,14 +102,36 @@ def test_builder_reads_percent_cells(tmp_path, monkeypatch):
     assert [c.id for c in cells] == ["demo-00", "demo-01", "demo-02"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_runs_in_smoke_mode(name, tmp_path, monkeypatch):
+def _coco_sized_weights(path):
+    """A small stand-in for mask_rcnn_coco.h5: the tiny network with COCO's 81 classes,
+    written as matterport's files are (weights by layer name, no config)."""
+    from conftest import TinyConfig
+
+    from maskrcnn import MaskRCNN
+    from maskrcnn.checkpoint.h5 import save_weights_h5
+
+    class Coco(TinyConfig):
+        NUM_CLASSES = 81
+
+    model = MaskRCNN("inference", Coco(), model_dir=str(path.parent))
+    save_weights_h5(model.keras_model.leaf_layers(), str(path))
+    return path
+
+
+def execute(name, tmp_path, monkeypatch, env=()):
+    """Run notebook ``name`` in smoke mode; returns it executed, after the checks that
+    every run must pass (no error, nothing on stderr)."""
     monkeypatch.setenv("MASKRCNN_SMOKE", "1")
     monkeypatch.setenv("MASKRCNN_WORKDIR", str(tmp_path / "work"))
     monkeypatch.setenv("MASKRCNN_CACHE", str(tmp_path / "cache"))  # never the user's cache
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    # this checkout's package, not an installed one (the kernel starts in notebooks/)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as users start Jupyter
+    monkeypatch.delenv("MASKRCNN_COCO_WEIGHTS", raising=False)
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, as users have
+    for key, value in dict(env).items():
+        monkeypatch.setenv(key, value)
     nb = _read(name)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
@@ -112,11 +146,62 @@ def test_runs_in_smoke_mode(name, tmp_path, monkeypatch):
     red = ["".join(o["text"]) for c in nb.cells if c.cell_type == "code" for o in c.outputs
            if o.output_type == "stream" and o.get("name") == "stderr"]
     assert not red, f"{name} wrote to stderr: {red[0][:500]}"
+    return nb
+
+
+def figure_cells_without_figure(nb) -> list[str]:
+    """The code cells that call a figure function (FIGURE_CALL) but show no image."""
+    missing = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not FIGURE_CALL.search(cell.source):
+            continue
+        if not any("image/png" in o.get("data", {}) for o in cell.outputs):
+            missing.append(f"cell {i}: {cell.source.splitlines()[0][:70]}")
+    return missing
+
+
+def test_figure_cells_are_found():
+    """The check itself: which sources count as drawing a figure."""
+    assert FIGURE_CALL.search("model_parts.plot_rpn_deltas(parts.rpn_deltas)")
+    assert FIGURE_CALL.search("matches.plot_grid(eval_set.class_names)")
+    assert FIGURE_CALL.search("ax = shares.plot.bar(figsize=(9, 3.5))")
+    assert FIGURE_CALL.search("visualize.side_by_side(images, gts, preds, names)")
+    assert not FIGURE_CALL.search("visualize.display_weight_stats(model)")
+    assert not FIGURE_CALL.search("result.per_class_ap().round(1)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot_count_error(r)")])
+    assert figure_cells_without_figure(nb) == ["cell 0: plot_count_error(r)"]
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", {"image/png": "AA=="})]
+    assert figure_cells_without_figure(nb) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_runs_in_smoke_mode(name, tmp_path, monkeypatch):
+    env = {}
+    if name == "demo.ipynb":  # matterport's COCO weights, offline: a small file of that kind
+        env["MASKRCNN_COCO_WEIGHTS"] = str(_coco_sized_weights(tmp_path / "coco_tiny.h5"))
+    nb = execute(name, tmp_path, monkeypatch, env)
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
                  for o in c.outputs)
     assert images >= 3, f"{name} showed only {images} figures"
-    assert any((tmp_path / "work").iterdir()), "the outputs did not go to MASKRCNN_WORKDIR"
+    missing = figure_cells_without_figure(nb)
+    assert not missing, f"{name}: cells that draw but show no figure: {missing}"
+    if name != "demo.ipynb":
+        assert any((tmp_path / "work").iterdir()), "the outputs did not go to MASKRCNN_WORKDIR"
     check_html_export(nb, name)
+
+
+@pytest.mark.slow
+def test_demo_without_weights_says_what_to_do(tmp_path, monkeypatch):
+    """Offline and without mask_rcnn_coco.h5: a message that names the file and where to put
+    it, every later cell skipped, no error and nothing red."""
+    nb = execute("demo.ipynb", tmp_path, monkeypatch)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs if o.output_type == "stream")
+    assert "No COCO weights" in text and "mask_rcnn_coco.h5" in text
+    assert "releases/download" in text and "skipped" in text
+    assert not any("image/png" in o.get("data", {}) for c in nb.cells
+                   if c.cell_type == "code" for o in c.outputs)
 
 
 def progress_lines(text: str) -> list[str]:

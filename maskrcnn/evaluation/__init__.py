@@ -12,6 +12,7 @@ from .counting import (
                     count_at,
 )
 from .evaluate import EvaluationResult, class_names_problem, evaluate_model
+from .per_image import ImageMatches, image_matches
 from .plots import (
                     plot_ap_histogram,
                     plot_confusion_matrix,
@@ -43,7 +44,7 @@ __all__ = [
     "results_to_coco", "evaluate_coco", "format_table", "CocoEvaluation",
     "evaluate_model", "EvaluationResult", "class_names_problem",
     "Counting", "count_at", "best_count_threshold", "classify_detections", "DETECTION_KINDS",
-    "Calibration", "calibrate",
+    "Calibration", "calibrate", "ImageMatches", "image_matches",
     "plot_precision_recall", "plot_confusion_matrix", "plot_ap_histogram", "plot_losses",
     "plot_count_error", "plot_operating_point", "plot_loss_curves", "read_tensorboard_scalars",
 ]

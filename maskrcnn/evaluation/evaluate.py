@@ -132,6 +132,18 @@ class EvaluationResult:
             "count_error": counting.errors, "true_share": self.per_image["true_share"],
             "counted_share": self.per_image["counted_share"]})
 
+    def per_class_ap(self) -> pd.DataFrame:
+        """Per class (rows: the classes with ground truth or detections): COCO AP over IoU
+        0.50:0.95 and AP at IoU 0.50, for boxes and for masks, in percent (the column names
+        say so), and the number of (non-crowd) objects."""
+        box, mask = self.coco_bbox.per_class, self.coco_segm.per_class
+        if box is None or mask is None:
+            raise ValueError("the COCO evaluation was run without per_class")
+        return pd.DataFrame({
+            "box AP (%)": box["AP"], "box AP50 (%)": box["AP50"],
+            "mask AP (%)": mask["AP"], "mask AP50 (%)": mask["AP50"],
+            "objects": mask["n_gt"]}).rename_axis("class")
+
     def coco_table(self) -> pd.DataFrame:
         """bbox and segm COCO summaries in one DataFrame (percent)."""
         return pd.concat([self.coco_bbox.summary, self.coco_segm.summary])

@@ -39,7 +39,10 @@ def display_instances(image, boxes, masks, class_ids, class_names, scores=None, 
     colors = random_colors(n) if colors is None else list(colors)
     frame(ax, image.shape, 10, title)
     canvas = image.astype(np.float32)
-    fontsize = 11 if ax.get_position().width * ax.figure.get_figwidth() > 7 else 9
+    # labels that follow the picture's size on the page: small panels, small labels
+    position, (fig_w, fig_h) = ax.get_position(), ax.figure.get_size_inches()
+    panel_pt = 72 * min(position.width * fig_w, position.height * fig_h)
+    fontsize = float(np.clip(panel_pt / 28, 6, 11))
     for i in range(n):
         color = colors[i]
         y1, x1 = boxes[i][:2]
@@ -63,13 +66,19 @@ def side_by_side(image, gt, pred, class_names, save_path=None,
 
     image (H, W, 3) or a list of them; gt (boxes, masks, class_ids) and pred (boxes, masks,
     class_ids, scores) or a ``detect()`` result dict, or lists of these, one per image.
-    Instances are coloured by class, so the two sides compare at a glance.
+    Instances are coloured by class, so the two sides compare at a glance. The default
+    ``figsize`` is 12 inches wide with rows as high as the images' aspect ratio needs.
     """
     many = isinstance(image, (list, tuple)) or np.ndim(image) == 4
     images, gts, preds = (list(image), list(gt), list(pred)) if many else ([image], [gt], [pred])
     if not len(images) == len(gts) == len(preds):
         raise ValueError(f"{len(images)} images but {len(gts)} gt and {len(preds)} pred entries")
-    fig, axes = subplots(len(images), 2, figsize or (12, 6 * len(images)))
+    if figsize is None:  # rows as high as the images need: no gaps around wide pictures
+        width = 12.0
+        heights = [width / 2 * np.shape(img)[0] / max(np.shape(img)[1], 1) + 0.6
+                   for img in images]
+        figsize = (width, sum(heights))
+    fig, axes = subplots(len(images), 2, figsize)
     for row, (img, g, p) in enumerate(zip(images, gts, preds)):
         if isinstance(p, dict):
             p = (p["rois"], p["masks"], p["class_ids"], p["scores"])

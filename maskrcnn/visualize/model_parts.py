@@ -1,6 +1,7 @@
 """Figures of a network taken apart on one image (``notebooks/inspect_model.ipynb``): anchors
 per level, RPN targets, proposals, ROI refinement and per-class NMS, mask grids (targets or
-the mask head's raw output), activations and weight histograms.
+the mask head's raw output), activations and weight histograms, the histograms of the RPN's
+box deltas and of where the proposals lie, and the mini-mask round trip.
 
 They take numpy arrays, as :func:`maskrcnn.inspect_model.inspect_image` and its companions
 give them; boxes here are (N, 4) ``(y1, x1, y2, x2)`` in pixels of the image drawn
@@ -33,7 +34,10 @@ def _grid(count: int, columns: int, size: float = 2.2, figsize=None):
 def _legend(ax, entries) -> None:
     handles = [Line2D([], [], color=color, linestyle=style, linewidth=2, label=text)
                for text, color, style in entries]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.8)
+    # a dark frame: the ground truth's entry is white and would vanish on a white one
+    legend = ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.85,
+                       facecolor="0.25", edgecolor="0.25", labelcolor="white")
+    legend.get_frame().set_linewidth(0.5)
 
 
 def display_anchors(image, anchors, levels, level_names=LEVEL_NAMES, columns: int = 5,
@@ -215,5 +219,75 @@ def plot_weight_histograms(weights: dict, columns: int = 4, bins: int = 40,
         short = name if len(name) <= 38 else "..." + name[-35:]
         ax.set_title(f"{short}\n{values.size} values, std {values.std():.3g}", fontsize=7)
         ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    return finish(fig, True, save_path)
+
+
+DELTA_NAMES = ("dy", "dx", "log dh", "log dw")
+
+
+def plot_rpn_deltas(deltas, bins: int = 50, title: str = "", save_path=None) -> Figure:
+    """Histograms of the RPN's (A, 4) box deltas (as predicted, divided by RPN_BBOX_STD_DEV):
+    centre shifts dy, dx and log size changes; matterport's ``rpn_bbox`` histograms."""
+    deltas = np.asarray(deltas, np.float64).reshape(-1, 4)
+    fig, axes = subplots(1, 4, figsize=(13, 2.8))
+    for k, ax in enumerate(axes[0]):
+        ax.hist(deltas[:, k], bins=bins, color="steelblue")
+        ax.set(title=f"{DELTA_NAMES[k]} (mean {deltas[:, k].mean():+.2f}, std "
+                     f"{deltas[:, k].std():.2f})", xlabel="delta (units of the std dev)",
+               ylabel="anchors" if k == 0 else None)
+        ax.title.set_fontsize(9)
+    fig.suptitle(title or f"RPN box deltas of {len(deltas)} anchors")
+    fig.tight_layout()
+    return finish(fig, True, save_path)
+
+
+def plot_box_centres(boxes, shape, bins: int = 20, title: str = "", save_path=None) -> Figure:
+    """Where (N, 4) pixel boxes lie in an image of ``shape`` (H, W): histograms of their centres'
+    y and x (matterport's y/x distribution of the proposals)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    h, w = int(shape[0]), int(shape[1])
+    fig, axes = subplots(1, 2, figsize=(9, 2.8))
+    for ax, (name, centre, side) in zip(axes[0], (
+            ("y", (boxes[:, 0] + boxes[:, 2]) / 2, h), ("x", (boxes[:, 1] + boxes[:, 3]) / 2, w))):
+        ax.hist(centre, bins=bins, range=(0, side), color="darkorange")
+        ax.set(xlabel=f"box centre {name} (px, image {'height' if name == 'y' else 'width'} "
+                      f"{side})", ylabel="boxes", xlim=(0, side))
+    fig.suptitle(title or f"Where the {len(boxes)} boxes lie")
+    fig.tight_layout()
+    return finish(fig, True, save_path)
+
+
+def display_mini_mask_round_trip(masks, restored, titles=None, limit: int = 6,
+                                 save_path=None) -> Figure:
+    """Per object (up to ``limit``): its (H, W, N) mask, the mask after the mini-mask round trip
+    (``restored``) and where they differ (red: pixels lost, blue: pixels added)."""
+    masks, restored = np.asarray(masks, bool), np.asarray(restored, bool)
+    n = max(1, min(limit, masks.shape[-1]))
+    fig, axes = subplots(n, 3, figsize=(7.5, 2.5 * n))
+    for i in range(n):
+        row = axes[i]
+        if i >= masks.shape[-1]:
+            row[0].set_title("no objects")
+            for ax in row:
+                ax.axis("off")
+            continue
+        ys, xs = np.nonzero(masks[..., i] | restored[..., i])
+        y1, y2 = (ys.min(), ys.max() + 1) if ys.size else (0, masks.shape[0])
+        x1, x2 = (xs.min(), xs.max() + 1) if xs.size else (0, masks.shape[1])
+        crop = (slice(max(0, y1 - 2), y2 + 2), slice(max(0, x1 - 2), x2 + 2))
+        a, b = masks[crop + (i,)], restored[crop + (i,)]
+        diff = np.ones(a.shape + (3,))
+        diff[a & b] = 0.8
+        diff[a & ~b] = (0.85, 0.1, 0.1)
+        diff[~a & b] = (0.1, 0.3, 0.9)
+        name = titles[i] if titles is not None else f"object {i}"
+        for ax, picture, text in zip(row, (a, b, diff), (
+                f"{name}: mask", "after the round trip",
+                f"lost {int(np.sum(a & ~b))}, added {int(np.sum(~a & b))} px")):
+            ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None,
+                      interpolation="nearest")
+            ax.set(xticks=[], yticks=[])
+            ax.set_title(text, fontsize=8)
     fig.tight_layout()
     return finish(fig, True, save_path)

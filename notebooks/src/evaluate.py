@@ -9,9 +9,10 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/{GITHUB_REPO}/blob/main/notebooks/evaluate.ipynb)
 #
 # Score a trained model on held-out images: VOC-style mAP (matterport's
-# `compute_ap`, mask IoU) and the COCO AP table for boxes and masks, precision/recall
-# curves, the confusion matrix between classes, and the images the model does worst
-# on.
+# `compute_ap`, mask IoU) and the COCO AP table for boxes and masks, per-class AP, the
+# counts at the operating point (what each counted detection is), precision/recall
+# curves, the confusion matrix between classes, the images the model does worst on and,
+# for the worst, its precision/recall curve and overlaps grid.
 
 # %include common/running.py
 
@@ -27,22 +28,35 @@
 # ## The evaluation set and the model
 #
 # Held-out images of the chosen dataset: its `val` split, or new shapes images (a
-# seed the training never saw). `LIMIT` caps the number of images. A low detection
-# threshold gives the full precision/recall curves, as COCO's own evaluation does;
-# the checkpoint's threshold is what users see.
+# seed the training never saw). `LIMIT` caps the number of images.
+#
+# Two thresholds, two purposes. AP (VOC and COCO) integrates precision over every recall
+# level, so `evaluate_model` always scores the detections down to 0.05, whatever threshold
+# the model has: **no threshold changes AP**. Counts, the confusion matrix and the pictures
+# are at the *operating threshold*, the `DETECTION_MIN_CONFIDENCE` the checkpoint carries
+# (calibrated at the end of training so that the counts come out right).
+# `OPERATING_THRESHOLD` replaces it here (None: the checkpoint's; smoke mode lowers it, as
+# the briefly trained model is unsure of everything).
 
 # %%
 SPLIT = "val"
 LIMIT = 8 if SMOKE else None
-MIN_CONFIDENCE = 0.05 if SMOKE else None  # None: the checkpoint's own threshold
+OPERATING_THRESHOLD = 0.05 if SMOKE else None  # None: the checkpoint's own; AP ignores it
 
-overrides = ({} if MIN_CONFIDENCE is None
-             else {"DETECTION_MIN_CONFIDENCE": MIN_CONFIDENCE})
+overrides = ({} if OPERATING_THRESHOLD is None
+             else {"DETECTION_MIN_CONFIDENCE": OPERATING_THRESHOLD})
 model = MaskRCNN.from_checkpoint(str(CHECKPOINT), **overrides)
 if DATASET == "shapes":
     SHAPES_SIZE = int(model.config.IMAGE_MAX_DIM)
 eval_set = load_split(SPLIT, shapes_count=LIMIT or 60, seed=2)
 print(f"{len(eval_set.image_ids)} images, classes {eval_set.class_names}")
+if OPERATING_THRESHOLD is not None:
+    print(f"operating threshold: {OPERATING_THRESHOLD} (set here)")
+elif model.calibration is not None:
+    print("operating threshold:", model.calibration.describe())
+else:
+    print(f"operating threshold: {model.config.DETECTION_MIN_CONFIDENCE} (the config's; "
+          "this checkpoint was not calibrated: `maskrcnn calibrate` chooses one)")
 
 # A class id must mean the same class for the model and the dataset.
 from maskrcnn.evaluation import class_names_problem
@@ -55,35 +69,64 @@ print("the model has the same classes")
 # %% [markdown]
 # ## mAP and the COCO table
 #
-# `evaluate_model` detects on each image (with a progress bar) and scores it. VOC mAP@0.5 and
-# mAP@[.5:.95] are matterport's numbers; the COCO table (pycocotools, in percent)
-# adds AP at 0.75 and by object size, for boxes and masks.
+# `evaluate_model` detects on each image (with a progress bar) and scores it. VOC mAP@0.5
+# and mAP@[.5:.95] are matterport's numbers (the mean of per-image APs), the COCO table
+# (pycocotools) adds AP at 0.75 and by object size, for boxes and masks; all in percent
+# here (matterport printed VOC mAP as a fraction: 0.853 there is 85.3 % here).
 
 # %%
 from maskrcnn.evaluation import evaluate_model
 
 result = evaluate_model(model, eval_set, limit=LIMIT, verbose=False, progress=True)
-print(f"VOC mAP@0.5:      {result.mAP50:.3f}")
-print(f"VOC mAP@[.5:.95]: {result.mAP:.3f}")
+print(f"VOC mAP@0.5:      {100 * result.mAP50:.1f} %")
+print(f"VOC mAP@[.5:.95]: {100 * result.mAP:.1f} %")
 print(f"{result.seconds_per_image:.3f} s per image")
+print("COCO AP (%):")
 result.coco_table()
 
 # %% [markdown]
-# ## Counting
+# ## Per class
 #
-# Per picture, detections counted against the objects in the ground truth: at the model's
-# `DETECTION_MIN_CONFIDENCE`, and at the score threshold that counts best on these pictures.
-# Chosen here, that threshold flatters these pictures: choose it on one labelled split and
-# check it on another before counting with it (`maskrcnn detect --min-confidence`).
+# COCO AP over IoU 0.50:0.95 and at 0.50, for boxes and masks, per class (percent), with
+# the number of objects: a class with few objects has a noisy AP.
 
 # %%
-print("operating threshold:", result.counting())
-best = result.best_counting()
-print("best threshold here:", best)
-import pandas as pd
+result.per_class_ap().round(1)
 
-pd.DataFrame({"picture": result.per_image["reference"], "true": best.truth,
-              "counted (operating)": result.counting().counts, "counted (best)": best.counts})
+# %% [markdown]
+# ## Counting at the operating point
+#
+# Per picture, the detections counted at the operating threshold against the objects
+# in the ground truth, and what each counted detection is: `correct`, a `duplicate` of
+# an object already found, a `fragment` of one, `merged` objects, in an `ignore_region`,
+# or on `background`; then the objects `missed`, and how many of the wrong detections
+# touch the image border (a counting convention the annotations may follow). The best
+# threshold for *these* pictures flatters them: choose a threshold on one labelled split
+# (`maskrcnn calibrate`) and check it on another.
+
+# %%
+from IPython.display import display
+
+precision, recall, f1 = result.f1()
+print("operating threshold:", result.counting())
+print(f"  precision {100 * precision:.0f} %, recall {100 * recall:.0f} %, F1 {100 * f1:.0f} % "
+      f"(mask IoU >= {result.iou_threshold:.2f})")
+print("best threshold here:", result.best_counting())
+display(result.breakdown().rename("detections / objects").to_frame())
+result.counts_table().head(12)
+
+# %% [markdown]
+# Left: the mean per-image count error (percent) and F1 against the score threshold, the
+# operating and the best threshold marked. Right: precision against recall over every
+# threshold, the operating point marked.
+
+# %%
+from maskrcnn.evaluation import plot_count_error, plot_operating_point
+
+plot_count_error(result)
+
+# %%
+plot_operating_point(result)
 
 # %% [markdown]
 # ## Precision/recall curves
@@ -138,8 +181,28 @@ for position in worst.index:
     images.append(image)
     gts.append((extract_bboxes(masks), masks, class_ids))
     preds.append((r["rois"], r["masks"], r["class_ids"], r["scores"]))
-visualize.side_by_side(images, gts, preds, eval_set.class_names,
-                       figsize=(8, 4 * len(images)))
+visualize.side_by_side(images, gts, preds, eval_set.class_names)
+
+# %% [markdown]
+# ## The worst image, prediction by prediction
+#
+# As matterport's inspect_model notebook shows one image: its precision/recall curve at
+# IoU 0.5 (detections ranked by score), then the grid of mask IoU between every detection
+# (rows, best score first) and every object (columns); "match" marks a detection that
+# counts as finding its object (same class, IoU >= 0.5), "wrong" an overlap with another
+# class.
+
+# %%
+from maskrcnn.evaluation import image_matches
+
+_, worst_masks, worst_ids = gts[0]
+matches = image_matches(worst_masks, worst_ids, {"rois": preds[0][0], "masks": preds[0][1],
+                                                 "class_ids": preds[0][2],
+                                                 "scores": preds[0][3]})
+matches.plot_curve()
+
+# %%
+matches.plot_grid(eval_set.class_names)
 
 # %% [markdown]
 # ## How the checkpoint was trained

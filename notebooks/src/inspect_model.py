@@ -12,7 +12,10 @@
 # anchors of each pyramid level, the RPN's training targets and its proposals (with the
 # RPN recall), the box head's refinement before and after per-class NMS, the ROI and mask
 # targets, the mask head's raw output, the activations of a few layers and the weight
-# histograms. The numbers come from `maskrcnn.inspect_model` (the network's own
+# histograms; and matterport's other views: the top anchors moved and clipped, the RPN's
+# box deltas and where proposals lie, the positive-ROI ratio over many images, what
+# mini-masks cost, the weight statistics table. The numbers come from
+# `maskrcnn.inspect_model` (the network's own
 # sub-graphs, run one after the other), the figures from
 # `maskrcnn.visualize.model_parts`.
 
@@ -139,6 +142,38 @@ model_parts.display_proposals(image, px(parts.proposals), gt["boxes"], limit=50,
 display(fig)
 
 # %% [markdown]
+# ## The top anchors, moved and clipped
+#
+# Matterport's "top anchors" views: the anchors the RPN scores highest, as they are
+# (dotted) and moved by the RPN's predicted deltas (solid); then the same boxes clipped
+# to the image, which is what NMS receives.
+
+# %%
+top = parts.top_anchors(10, config.RPN_BBOX_STD_DEV)
+print("top RPN scores:", np.round(top["scores"], 3))
+fig = visualize.NotebookFigure(figsize=(13, 6.5))
+axes = fig.subplots(1, 2)
+visualize.draw_boxes(image, px(top["anchors"]), px(top["refined"]), ax=axes[0],
+                     title="top 10 anchors (dotted) refined by their deltas (solid)")
+visualize.draw_boxes(image, refined_boxes=px(top["clipped"]), ax=axes[1],
+                     title="refined and clipped to the image")
+display(fig)
+
+# %% [markdown]
+# ## RPN box deltas and where the proposals lie
+#
+# The distribution of the RPN's predicted deltas over all anchors (in units of
+# `RPN_BBOX_STD_DEV`: a healthy model keeps most within a few units), and of the
+# proposals' centres over the image, top to bottom (y) and left to right (x).
+
+# %%
+model_parts.plot_rpn_deltas(parts.rpn_deltas)
+
+# %%
+model_parts.plot_box_centres(px(parts.proposals), parts.shape,
+                             title=f"Where the {len(parts.proposals)} proposals lie")
+
+# %% [markdown]
 # ## ROI refinement, before and after NMS
 #
 # The box head gives each proposal a class and that class's box deltas. Before NMS:
@@ -179,6 +214,39 @@ model_parts.display_mask_grid(targets["masks"][:12], cmap="gray",
                               title="mask targets of the positive ROIs")
 
 # %% [markdown]
+# ## The positive-ROI ratio over many images
+#
+# The heads train on `TRAIN_ROIS_PER_IMAGE` ROIs an image, at most `ROI_POSITIVE_RATIO`
+# of them positive (IoU >= 0.5 with an object). Over several images: how many are. A
+# share well below the ratio means proposals that miss the objects or few objects per
+# image (matterport's "positive ROI ratio").
+
+# %%
+ROI_IMAGES = 4 if SMOKE else 20
+ratio = im.positive_roi_ratio(model, dataset, dataset.image_ids[:ROI_IMAGES])
+print(f"positive ROIs: {ratio['positive (%)'].mean():.1f} % on average over {len(ratio)} "
+      f"images (at most {100 * config.ROI_POSITIVE_RATIO:.0f} % by ROI_POSITIVE_RATIO)")
+display(ratio)
+
+# %% [markdown]
+# ## What mini-masks cost
+#
+# With `USE_MINI_MASK` (on by default) training keeps each object's mask cropped to its
+# box and shrunk to `MINI_MASK_SHAPE`, and grows it back for the mask loss: thin parts
+# and fine edges are lost. The image's masks after that round trip: per object, its mask,
+# the mask after the round trip, and the difference (red lost, blue added pixels).
+
+# %%
+_, full_masks, full_ids = dataset.load_image_and_masks(IMAGE_ID)
+restored, loss = im.mini_mask_round_trip(full_masks, config.MINI_MASK_SHAPE)
+print(f"USE_MINI_MASK = {config.USE_MINI_MASK}, MINI_MASK_SHAPE = {config.MINI_MASK_SHAPE}: "
+      f"{loss['changed (%)'].mean():.1f} % of a mask's pixels change on average "
+      f"(IoU {loss['IoU'].mean():.3f})")
+display(loss.assign(name=[names[c] for c in full_ids]))
+model_parts.display_mini_mask_round_trip(full_masks, restored,
+                                         titles=[names[c] for c in full_ids], limit=4)
+
+# %% [markdown]
 # ## The mask head's raw output
 #
 # For the first detections: the mask head's probabilities for the detection's class
@@ -212,9 +280,18 @@ model_parts.display_activations(parts.activations)
 #
 # The kernels of the network, a few spread from the first layer to the mask head: the
 # weights of a healthy model are centred near zero, without huge outliers.
-# `visualize.display_weight_stats(model)` gives every weight's statistics as a table.
 
 # %%
 kernels = im.weight_values(model, pattern="kernel")
 print(f"{len(kernels)} kernels, {sum(v.size for v in kernels.values())} values")
 model_parts.plot_weight_histograms(kernels, limit=12)
+
+# %% [markdown]
+# ## Weight statistics
+#
+# Every weight's shape, minimum, maximum and standard deviation, as matterport's
+# `display_weight_stats` shows them: a standard deviation of 0 (a layer that never trained)
+# or huge values (a diverged one) stand out.
+
+# %%
+visualize.display_weight_stats(model)

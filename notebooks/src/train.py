@@ -160,6 +160,12 @@ print("starting from:", INIT_WITH or "scratch")
 # %%
 if not SMOKE and find_spec("tensorboard") is not None:
     print(f"TensorBoard on {MODEL_DIR}")
+    # The extension starts the `tensorboard` program: name the one beside this kernel's
+    # Python (a registered kernel's bin/ is often not on PATH: "Could not find tensorboard").
+    program = Path(sys.executable).parent / ("tensorboard.exe" if os.name == "nt"
+                                             else "tensorboard")
+    if program.is_file():
+        os.environ.setdefault("TENSORBOARD_BINARY", str(program))
     # %load_ext tensorboard
     # %tensorboard --logdir "{MODEL_DIR}"
 else:
@@ -195,10 +201,28 @@ augmentation = default_augmentation()
 # the one with the lowest validation loss are kept. Keras prints one line per epoch
 # (`verbose=2`), which reads the same in Colab, Jupyter and an exported page. The
 # dataset choice is saved beside the checkpoints (`dataset.json`) for `evaluate.ipynb`.
+#
+# `BUDGET_MINUTES` trains for a time instead, as `maskrcnn train --budget-minutes` does
+# (the same `TrainingBudget`): one stage, the heads from pretrained weights or all layers
+# from scratch, the learning rate warmed up over the first 5 % of the time and divided by
+# 10 after 80 %, stopping before the next step would run over (the epoch it stops in is
+# checkpointed as any other). `None`: the stages below. It is the one edit to shorten
+# or lengthen training. Training ends by calibrating the operating threshold on the
+# validation images (the line "operating point: ...").
 
 # %%
+BUDGET_MINUTES = None  # e.g. 20: train for 20 minutes instead of the stages below
+
 LR = config.LEARNING_RATE
-if SMOKE:
+callbacks = []
+if BUDGET_MINUTES:
+    from maskrcnn.trainer import TrainingBudget
+
+    callbacks = [TrainingBudget(max_seconds=60 * BUDGET_MINUTES)]
+    STAGES = [("heads" if INIT_WITH is not None else "all", 10 ** 6, LR)]  # until it is spent
+    print(f"budget: {BUDGET_MINUTES} minutes (warm-up over the first 5 %, learning rate / 10 "
+          "after 80 %)")
+elif SMOKE:
     STAGES = [("all", 2, LR)]
 elif INIT_WITH is not None:
     STAGES = [("heads", 10, LR), ("4+", 30, LR), ("all", 40, LR / 10)]
@@ -211,7 +235,7 @@ Path(model.log_dir).mkdir(parents=True, exist_ok=True)
 (Path(model.log_dir) / "dataset.json").write_text(json.dumps(dataset_choice(), indent=1))
 
 histories = model.train_schedule(train_set, val_set, STAGES, augmentation=augmentation,
-                                 verbose=2)
+                                 custom_callbacks=callbacks, verbose=2)
 
 # %% [markdown]
 # ## Losses
@@ -245,4 +269,4 @@ image, masks, class_ids = val_set.load_image_and_masks(image_id)
 r = detector.detect([image])[0]
 visualize.side_by_side(image, (extract_bboxes(masks), masks, class_ids),
                        (r["rois"], r["masks"], r["class_ids"], r["scores"]),
-                       detector.class_names, figsize=(8, 4))
+                       detector.class_names)

@@ -188,3 +188,22 @@ def test_figure_shows_once_in_ipython(data, monkeypatch):
     fig._ipython_display_()
     assert len(shown) == 1 and isinstance(shown[0], IPython.display.Image)
     assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_side_by_side_rows_are_as_high_as_wide_images_need():
+    """A wide picture gets a short row (no large gaps above and below it)."""
+    from maskrcnn.visualize import side_by_side
+
+    wide = np.zeros((40, 160, 3), np.uint8)
+    empty = (np.zeros((0, 4)), np.zeros((40, 160, 0), bool), np.zeros(0, int))
+    fig = side_by_side([wide, wide], [empty, empty], [empty + (np.zeros(0),)] * 2, ["BG"])
+    width, height = fig.get_size_inches()
+    assert width == 12 and height == pytest.approx(2 * (6 * 40 / 160 + 0.6))
+
+
+def test_label_size_follows_the_image():
+    from maskrcnn.visualize._text import label_size
+
+    assert label_size(64, 64) == 5      # 8 px labels would cover a 64 px picture
+    assert label_size(256, 320) == 8
+    assert label_size(1024, 2048) == 20

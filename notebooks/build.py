@@ -23,10 +23,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 SOURCES = HERE / "src"
-# The repository the notebooks install from and their Colab badges open: OWNER is a
-# placeholder for the GitHub account that hosts it (a fork: set yours and rebuild).
-GITHUB_REPO = "OWNER/maskrcnn"
-READMES = [HERE.parent / "README.md", HERE / "README.md"]
+# The repository the notebooks install from and their Colab badges open: pyproject.toml's
+# [project.urls] Repository, the one setting (OWNER there is a placeholder: a fork sets its own
+# and rebuilds).
+GITHUB_REPO = re.search(r'^Repository\s*=\s*"https://github\.com/([^"]+?)/?"',
+                        (HERE.parent / "pyproject.toml").read_text(encoding="utf-8"),
+                        re.M).group(1)
+READMES = [HERE.parent / "README.md", HERE / "README.md", HERE.parent / "docs" / "notebooks.md"]
 _COLAB_LINK = re.compile(r"(https://colab\.research\.google\.com/github/)[^/\s)]+/[^/\s)]+(/)")
 NOTEBOOKS = ["train.ipynb", "inspect_data.ipynb", "inspect_model.ipynb", "detect.ipynb",
              "evaluate.ipynb", "demo.ipynb"]

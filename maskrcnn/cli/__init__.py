@@ -1,8 +1,8 @@
-"""``maskrcnn`` command line: demo, train, calibrate, detect, evaluate, inspect, convert, split,
-merge, export.
+"""The ``maskrcnn`` command line: every command is listed in :data:`DESCRIPTION`.
 
 Each sub-command is a thin layer over the Python API, in a module of its own (``demo``,
-``train``, ``detect``, ``evaluate``, ``export``, ``data`` for inspect, convert and split);
+``train``, ``calibrate``, ``detect``, ``evaluate``, ``export``, ``data`` for inspect,
+convert, split and merge);
 ``maskrcnn SUBCOMMAND --help`` lists its options with their defaults.
 """
 from __future__ import annotations
@@ -13,10 +13,15 @@ from ..errors import MaskRCNNError
 from . import calibrate, data, demo, detect, evaluate, export, train
 from .common import HelpFormatter, fail
 
+DESCRIPTION = ("Mask R-CNN on your own images. Commands: inspect, convert, split (datasets); "
+               "train, calibrate, evaluate (models); detect, merge (counting and the "
+               "annotation loop); export (serving); demo. `maskrcnn COMMAND --help` lists "
+               "a command's options.")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``maskrcnn`` parser; each sub-command sets ``func``, called with the parsed args."""
-    parser = argparse.ArgumentParser(prog="maskrcnn", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog="maskrcnn", description=DESCRIPTION,
                                      formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)

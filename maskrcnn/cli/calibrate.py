@@ -56,7 +56,7 @@ def add_parser(subparsers):
     parser.add_argument("checkpoint",
                         help="a checkpoint of this project, or a matterport .h5 with --config "
                              "and --class-names")
-    add_dataset_options(parser, "--split", "val")
+    add_dataset_options(parser, "val")
     parser.add_argument("--output", default=None,
                         help="the calibrated checkpoint (default: CHECKPOINT with "
                              ".calibrated before .h5)")

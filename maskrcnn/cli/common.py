@@ -80,8 +80,10 @@ def load_dataset(path, fmt: str, split, images=None, default: str = "train"):
     return open_dataset(path, fmt, images=images, split=split)
 
 
-def add_dataset_options(parser, split: str, split_default: str) -> None:
-    """--dataset, --format, --images and the split option of ``train`` and ``evaluate``."""
+def add_dataset_options(parser, split_default: str, *aliases: str) -> None:
+    """--dataset, --format, --images and --split (``dest="split"``; ``aliases`` are older
+    spellings still accepted, e.g. evaluate's ``--subset``) of ``train``, ``calibrate`` and
+    ``evaluate``."""
     parser.add_argument("--dataset", required=True,
                         help="annotation file or dataset folder; for shapes COUNTxSIZE, e.g. "
                              "200x128")
@@ -89,7 +91,8 @@ def add_dataset_options(parser, split: str, split_default: str) -> None:
                         help="annotation format (shapes: synthetic shapes, no files)")
     parser.add_argument("--images", default=None,
                         help="image folder (default: the format's usual place)")
-    parser.add_argument(split, default=None,
+    parser.add_argument("--split", *aliases, dest="split", default=None,
                         help=f"split to read (train, val, test...) of a dataset folder or of "
                              f"a file that `maskrcnn split` cut (default: {split_default}; a "
-                             "file that is not cut is read as it is)")
+                             "file that is not cut is read as it is)"
+                             + (f"; {', '.join(aliases)} is the same option" if aliases else ""))

@@ -45,10 +45,10 @@ def run(args) -> int:
     model = load_detector(args.weights, min_confidence=args.min_confidence)
     if args.border_objects:
         model.config.DETECTION_BORDER_OBJECTS = args.border_objects
-    dataset = load_dataset(args.dataset, args.format, args.subset, args.images, "val")
+    dataset = load_dataset(args.dataset, args.format, args.split, args.images, "val")
     print(operating_point(model, args.min_confidence))
     result = evaluate_model(model, dataset, limit=args.limit, verbose=True)  # prints tables
-    output = args.output or default_output(args.weights, args.subset or "val")
+    output = args.output or default_output(args.weights, args.split or "val")
     names = write_outputs(result, output)
     print(f"outputs in {output}: {', '.join(names)}")
     return 0
@@ -67,7 +67,7 @@ def add_parser(subparsers):
     parser.add_argument("--weights", required=True,
                         help="a checkpoint of this project, or an exported .tflite / .onnx "
                              "file or SavedModel folder")
-    add_dataset_options(parser, "--subset", "val")
+    add_dataset_options(parser, "val", "--subset")
     parser.add_argument("--limit", type=int, default=None,
                         help="evaluate the first LIMIT images only (default: all)")
     parser.add_argument("--min-confidence", type=float, default=None,
@@ -78,5 +78,5 @@ def add_parser(subparsers):
                              "the model's DETECTION_BORDER_OBJECTS, learnt in training)")
     parser.add_argument("--output", default=None,
                         help="folder for counts.csv, per_image.csv and the pictures "
-                             "(default: CHECKPOINT_evaluation_SUBSET beside the checkpoint)")
+                             "(default: CHECKPOINT_evaluation_SPLIT beside the checkpoint)")
     return parser

@@ -153,8 +153,9 @@ def run(args) -> int:
 
 def add_parser(subparsers):
     parser = add_command(subparsers, "train", run,
-                         help="train on a dataset (COCO, VIA, BDD100K, Open Images)")
-    add_dataset_options(parser, "--split", "train")
+                         help="train on a dataset (COCO, VIA, LabelMe, YOLO-seg, BDD100K, "
+                              "Open Images, or synthetic shapes)")
+    add_dataset_options(parser, "train")
     parser.add_argument("--val-split", default=None,
                         help="split to validate on after each epoch (default: none)")
     parser.add_argument("--calibration-split", default=None,

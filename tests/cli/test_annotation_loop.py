@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import tiny_config_file
 from PIL import Image
 
 from maskrcnn.cli import main
@@ -38,14 +39,6 @@ def write_coco(path, boxes):
                                 "categories": [{"id": 1, "name": "square"}]}))
 
 
-def tiny_config(path):
-    from conftest import TinyConfig
-    fields = json.loads(TinyConfig().to_json())
-    fields.update(STEPS_PER_EPOCH=2, BN_RECOMPUTE_IMAGES=0, NUM_CLASSES=2)
-    path.write_text(json.dumps(fields))
-    return str(path)
-
-
 def checkpoint_of(out):
     return re.search(r"^checkpoint: (.+)$", out, re.M).group(1)
 
@@ -62,9 +55,10 @@ def test_detect_merge_and_train_on_from_the_checkpoint(tmp_path, capsys):
     logs = str(tmp_path / "logs")
     coco = ["--format", "coco", "--images", str(images)]
 
+    config = tiny_config_file(tmp_path / "tiny.json", STEPS_PER_EPOCH=2,
+                              BN_RECOMPUTE_IMAGES=0, NUM_CLASSES=2)
     assert main(["train", "--dataset", str(tmp_path / "original.json"), *coco, "--config",
-                 tiny_config(tmp_path / "tiny.json"), "--steps", "2", "--no-augment",
-                 "--model-dir", logs]) == 0
+                 config, "--steps", "2", "--no-augment", "--model-dir", logs]) == 0
     first = checkpoint_of(capsys.readouterr().out)
     assert first.endswith("_0001.h5")
 

@@ -1,7 +1,6 @@
 """``maskrcnn train --weights CKPT|last``: the checkpoint is the starting point (config,
 classes, layers); Ctrl-C saves the step reached and says how to resume."""
 import argparse
-import json
 import os
 import re
 from types import SimpleNamespace
@@ -34,13 +33,10 @@ def test_a_checkpoint_brings_its_config_classes_and_layers(trained_tiny, capsys)
 
 
 def test_ctrl_c_saves_the_step_reached_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
-    from conftest import TinyConfig
+    from conftest import tiny_config_file
 
     from maskrcnn.trainer import StepLosses
-    fields = json.loads(TinyConfig().to_json())
-    fields.update(STEPS_PER_EPOCH=3, BN_RECOMPUTE_IMAGES=0)
-    config = tmp_path / "tiny.json"
-    config.write_text(json.dumps(fields))
+    config = tiny_config_file(tmp_path / "tiny.json", STEPS_PER_EPOCH=3, BN_RECOMPUTE_IMAGES=0)
     original, calls = StepLosses.on_train_batch_end, []
 
     def interrupt(self, batch, logs=None):
@@ -50,7 +46,7 @@ def test_ctrl_c_saves_the_step_reached_and_says_how_to_resume(tmp_path, capsys, 
             raise KeyboardInterrupt
     monkeypatch.setattr(StepLosses, "on_train_batch_end", interrupt)
     logs = tmp_path / "logs"
-    argv = ["train", "--dataset", "4x64", "--format", "shapes", "--config", str(config),
+    argv = ["train", "--dataset", "4x64", "--format", "shapes", "--config", config,
             "--steps", "6", "--no-augment", "--model-dir", str(logs),
             "--keep-checkpoints", "1"]
     assert main(argv) == 130
@@ -68,3 +64,28 @@ def test_ctrl_c_saves_the_step_reached_and_says_how_to_resume(tmp_path, capsys, 
     from maskrcnn.cli.train import starting_checkpoint
     resume = argparse.Namespace(weights="last", model_dir=str(logs), name=None)
     assert starting_checkpoint(resume) == saved
+
+
+def test_a_full_disk_while_training_is_one_line_and_leaves_nothing_partial(tmp_path, capsys,
+                                                                           monkeypatch):
+    import errno
+
+    import h5py
+    from conftest import tiny_config_file
+    config = tiny_config_file(tmp_path / "tiny.json", STEPS_PER_EPOCH=1, BN_RECOMPUTE_IMAGES=0)
+    original, calls = h5py.Group.create_dataset, []
+
+    def create_dataset(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 20:  # part of the checkpoint is written already
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, *args, **kwargs)
+    monkeypatch.setattr(h5py.Group, "create_dataset", create_dataset)
+    logs = tmp_path / "logs"
+    assert main(["train", "--dataset", "4x64", "--format", "shapes", "--config", config,
+                 "--steps", "1", "--no-augment", "--model-dir", str(logs)]) == 2
+    err = capsys.readouterr().err
+    assert "disk is full" in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.strip()]) == 1
+    assert not [f for _, _, files in os.walk(logs) for f in files if f.endswith((".h5",
+                                                                                ".partial"))]

@@ -24,6 +24,8 @@ FORWARD_SHARE = 0.7
 DETECTION_STEPS = 1.5
 #: Seconds assumed for a checkpoint write before the first one was timed.
 SAVE_SECONDS = 5.0
+#: Seconds for the process to end after its last line (TensorFlow's teardown), and slack.
+EXIT_SECONDS = 5.0
 #: Shares of the batch-norm and calibration images tried, largest first, to fit a budget.
 SHARES = (1.0, 0.5, 0.25, 0.125, 0.0)
 
@@ -35,9 +37,9 @@ def finishing_seconds(config, step_seconds: float, bn_images: int = 0,
     seconds of one training step (``config.BATCH_SIZE`` images): the epoch's validation
     steps, three checkpoint writes (the epoch's, after the batch-norm pass, after
     calibration), the batch-norm pass over ``bn_images`` and calibration on
-    ``calibration_images`` (each with its graph to build; 0: not run)."""
+    ``calibration_images`` (each with its graph to build; 0: not run), the process's end."""
     per_image = step_seconds / max(1, config.BATCH_SIZE)
-    seconds = 3 * (save_seconds or SAVE_SECONDS)
+    seconds = EXIT_SECONDS + 3 * (save_seconds or SAVE_SECONDS)
     if validating and config.VALIDATION_STEPS:
         seconds += config.VALIDATION_STEPS * step_seconds * FORWARD_SHARE
     if bn_images:

@@ -2,7 +2,13 @@
 import keras
 import pytest
 
-from maskrcnn.budget import GRAPH_SECONDS, TrainingBudget, finishing_seconds, fit_finishing
+from maskrcnn.budget import (
+    EXIT_SECONDS,
+    GRAPH_SECONDS,
+    TrainingBudget,
+    finishing_seconds,
+    fit_finishing,
+)
 
 
 class Optimizer:
@@ -30,14 +36,14 @@ def test_the_time_after_training_is_reserved_and_reported(tiny_config, capsys):
 def test_what_follows_training_is_cut_to_the_time_left(tiny_config):
     per_image = 2.0 / tiny_config.BATCH_SIZE
     bare = finishing_seconds(tiny_config, 2.0, save_seconds=1.0)
-    assert bare == pytest.approx(3.0)  # three checkpoint writes
+    assert bare == pytest.approx(EXIT_SECONDS + 3.0)  # three checkpoint writes
     full = finishing_seconds(tiny_config, 2.0, bn_images=40, calibration_images=20,
                              save_seconds=1.0)
-    assert full == pytest.approx(3.0 + 2 * GRAPH_SECONDS + 40 * per_image * 0.7
+    assert full == pytest.approx(EXIT_SECONDS + 3.0 + 2 * GRAPH_SECONDS + 40 * per_image * 0.7
                                  + 20 * per_image * 1.5)
     assert fit_finishing(full, tiny_config, 2.0, 40, 20, 1.0) == (40, 20)
     assert fit_finishing(full - 1, tiny_config, 2.0, 40, 20, 1.0) == (20, 10)
-    assert fit_finishing(10.0, tiny_config, 2.0, 40, 20, 1.0) == (0, 0)
+    assert fit_finishing(EXIT_SECONDS + 10.0, tiny_config, 2.0, 40, 20, 1.0) == (0, 0)
 
 
 def test_the_plan_hears_the_time_left_when_training_stops():

@@ -177,8 +177,11 @@ def run(args) -> int:
         print(f"budget: {args.steps or 'any'} steps, {args.budget_minutes or 'any'} minutes "
               f"for the whole command, checkpoints and calibration included (warm-up over "
               f"the first 5 %, learning rate / 10 after 80 %)")
-    why = (" (as the checkpoint was trained; --layers to choose)"
-           if trained_layers and not args.layers else "")
+    why = ""
+    if start and not args.layers:
+        why = (" (as the checkpoint was trained; --layers to choose)" if trained_layers else
+               " (the checkpoint does not say which layers it trained, it is older: --layers "
+               "all continues a run trained from scratch)")
     source = "scratch" if from_scratch else start or args.weights
     print(f"training layers {layers!r}{why} from {source}"
           + (f", on from epoch {first_epoch}" if first_epoch else ""))

@@ -157,11 +157,12 @@ class Config:
     # Training stops with TrainingDivergedError at the first loss that is not finite or
     # exceeds this (the learning rate is too high for the batch); no checkpoint is written.
     LOSS_LIMIT = 1e4
-    # Which checkpoints of a run stay on disk: "all" (one per epoch, as matterport) or
-    # "last_and_best" (the newest, to resume from, and the one with the lowest validation
-    # loss, or training loss without validation; older ones are deleted as training goes).
-    # The notebooks keep "last_and_best": a ResNet-101 checkpoint is about 250 MB.
-    CHECKPOINTS_KEEP = "all"
+    # Which checkpoints of a run stay on disk (maskrcnn/checkpoint/retention.py): "all" (one
+    # per epoch, as matterport), or N: the newest N and the one with the lowest validation
+    # loss (a run without validation keeps the newest N; training loss never ranks);
+    # "last_and_best" is N = 1. Checkpoints evaluated or started from always stay. A
+    # ResNet-101 checkpoint is about 250 MB: 2 keeps a Colab or Drive disk from filling.
+    CHECKPOINTS_KEEP = 2
     TRAIN_BN = False  # batch norm layers stay frozen: batches are too small to estimate them
     # After a train() call that trained batch norms, set their moving mean and variance to the
     # average batch statistics of this many training images run through the final weights
@@ -289,8 +290,11 @@ class Config:
         need(self.MIXED_PRECISION in (None, "float16", "bfloat16"),
              f"MIXED_PRECISION must be None, 'float16' or 'bfloat16', got "
              f"{self.MIXED_PRECISION!r}")
-        need(self.CHECKPOINTS_KEEP in ("all", "last_and_best"),
-             f"CHECKPOINTS_KEEP must be 'all' or 'last_and_best', got {self.CHECKPOINTS_KEEP!r}")
+        keep = self.CHECKPOINTS_KEEP
+        need(keep in ("all", "last_and_best") or (isinstance(keep, (int, np.integer)) and
+                                                  not isinstance(keep, bool) and keep >= 1),
+             f"CHECKPOINTS_KEEP must be 'all', 'last_and_best' or a number >= 1 (the newest "
+             f"checkpoints kept beside the best), got {keep!r}")
         need(self.LOSS_LIMIT > 0, f"LOSS_LIMIT must be positive, got {self.LOSS_LIMIT}")
         need(0 <= self.COPY_PASTE <= 1, f"COPY_PASTE must be in [0, 1], got {self.COPY_PASTE}")
         need(self.OPTIMIZER in OPTIMIZERS,

@@ -26,6 +26,15 @@ class TrainingDivergedError(MaskRCNNError, FloatingPointError):
     learning rate, the epoch and step, and what to change."""
 
 
+class TrainingInterrupted(MaskRCNNError):
+    """Training was stopped by the user (Ctrl-C); ``checkpoint`` is the file saved at the step
+    reached (None when nothing was saved)."""
+
+    def __init__(self, message: str, checkpoint: str | None = None):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
 class NonFiniteWeightsError(WeightsError):
     """Weights hold NaN or infinity: refused when saving, loading or picking a checkpoint."""
 

@@ -42,6 +42,8 @@ class MaskRCNN:
         self.checkpointer = Checkpointer(self.keras_model, config, model_dir)
         self.trainer = Trainer(self.keras_model, config, self.checkpointer, self.strategy)
         self.predictor = Predictor(config, self._detection_graph, self.strategy)
+        # Images that ``finish_training`` calibrates on (the first of the split; 0: none).
+        self.calibration_images = CALIBRATION_IMAGES
 
     def _detection_graph(self):
         set_inference_statistics(self.keras_model, self.config.BN_INFERENCE_STATISTICS)
@@ -145,13 +147,16 @@ class MaskRCNN:
         c = self.config
         self.learn_border_rule(train_dataset, verbose)
         calibration = None
-        if c.CALIBRATE_THRESHOLD:
+        if c.CALIBRATE_THRESHOLD and not self.calibration_images:
+            if verbose:
+                print("calibration skipped: no images to calibrate on (calibration_images 0)")
+        elif c.CALIBRATE_THRESHOLD:
             from .errors import DatasetError
             for dataset, source in ((val_dataset, "validation"), (train_dataset, "training")):
                 if dataset is None:
                     continue
                 try:
-                    calibration = self.calibrate(dataset, source, CALIBRATION_IMAGES,
+                    calibration = self.calibrate(dataset, source, self.calibration_images,
                                                  progress=bool(verbose))
                     break
                 except DatasetError as err:  # no objects to count there

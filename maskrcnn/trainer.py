@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import time
 import warnings
 from typing import NamedTuple
 
@@ -18,8 +17,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .budget import TrainingBudget  # noqa: F401  (maskrcnn.trainer.TrainingBudget, as before)
 from .data.pipeline import make_training_dataset
-from .errors import ConfigError, DatasetError, NonFiniteWeightsError, TrainingDivergedError
+from .errors import (
+    ConfigError,
+    DatasetError,
+    NonFiniteWeightsError,
+    TrainingDivergedError,
+    TrainingInterrupted,
+)
 from .modeling.distribute import distribute_training_data, worker_lost_error
 from .modeling.precise_bn import recompute_after_training
 
@@ -112,14 +118,15 @@ class DivergenceGuard(keras.callbacks.Callback):
             raise ConfigError(f"loss_limit must be > 0 (or None for no limit), got {loss_limit}")
         self.last_checkpoint = last_checkpoint
         self.steps_per_epoch = steps_per_epoch
-        self.epoch = 0
+        self.epoch, self.step, self.logs = 0, 0, {}  # where training is, its last losses
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch + 1
+        self.epoch, self.step = epoch + 1, 0
 
     def on_train_batch_end(self, batch, logs=None):
         steps = f" of {self.steps_per_epoch}" if self.steps_per_epoch else ""
         self.check(logs, f"epoch {self.epoch}, step {batch + 1}{steps}")
+        self.step, self.logs = batch + 1, dict(logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
         self.check(logs, f"the end of epoch {epoch + 1}")
@@ -191,51 +198,6 @@ class StepLosses(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.close()
-
-
-class TrainingBudget(keras.callbacks.Callback):
-    """Fits a run into ``max_steps`` training steps and/or ``max_seconds`` of wall time:
-    the learning rate warms up linearly over the first ``warmup`` of the budget (from 1 % of
-    the rate the optimiser starts with), drops by ``decay`` at ``decay_at`` of it, and
-    training stops before the next step would overrun it. The epoch it stops in ends there,
-    so its checkpoint is written as at any epoch end. Progress is the larger of the step and
-    the time fraction used."""
-
-    def __init__(self, max_steps: int | None = None, max_seconds: float | None = None,
-                 warmup: float = 0.05, decay_at: float = 0.8, decay: float = 0.1):
-        super().__init__()
-        if not max_steps and not max_seconds:
-            raise ConfigError("a training budget needs max_steps or max_seconds")
-        self.max_steps, self.max_seconds = max_steps, max_seconds
-        self.warmup, self.decay_at, self.decay = warmup, decay_at, decay
-        self.steps, self.start, self.base = 0, None, None
-
-    def progress(self) -> float:
-        """The share of the budget used, 0..1."""
-        used = [self.steps / self.max_steps] if self.max_steps else []
-        if self.max_seconds and self.start is not None:
-            used.append((time.monotonic() - self.start) / self.max_seconds)
-        return min(1.0, max(used or [0.0]))
-
-    def factor(self, progress: float) -> float:
-        """Learning-rate multiplier at ``progress``: warm-up, plateau, then decay."""
-        warm = 0.01 + 0.99 * min(1.0, progress / self.warmup) if self.warmup > 0 else 1.0
-        return warm * (self.decay if progress >= self.decay_at else 1.0)
-
-    def on_train_begin(self, logs=None):
-        self.start = time.monotonic()
-        self.base = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.model.optimizer.learning_rate.assign(self.base * self.factor(self.progress()))
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        elapsed = time.monotonic() - self.start
-        out_of_steps = self.max_steps and self.steps >= self.max_steps
-        out_of_time = self.max_seconds and elapsed * (1 + 1 / self.steps) > self.max_seconds
-        if out_of_steps or out_of_time:
-            self.model.stop_training = True
 
 
 class LearningRateWarmup(keras.callbacks.Callback):
@@ -337,6 +299,7 @@ class Trainer:
                           stacklevel=2)
             return None
         ckpt.calibration = None  # the weights change: a calibration no longer describes them
+        ckpt.layers = layers
         if ckpt.loaded_from is None and ckpt.epoch == 0 and layers in ("heads", "3+", "4+", "5+"):
             warnings.warn(f"layers={layers!r} on weights that were never loaded trains those "
                           "layers on a frozen, random backbone: load a starting point first "
@@ -382,6 +345,8 @@ class Trainer:
         except tf.errors.OpError as err:
             lost = worker_lost_error(err, self.strategy, guard.epoch, guard.last_checkpoint)
             raise (lost or dataset_error_from(err)) from None
+        except KeyboardInterrupt:
+            raise self.interrupted(guard, save_checkpoint) from None
         # The epochs that ran (a budget or a callback may have stopped before ``epochs``).
         ran = [int(e) + 1 for e in (getattr(history, "epoch", None) or [])]
         # Trained batch norms get the statistics of the final weights (PreciseBN), and the
@@ -392,6 +357,18 @@ class Trainer:
             if ran else None, verbose)
         ckpt.epoch = max([ckpt.epoch] + ran)
         return history
+
+    def interrupted(self, guard, save_checkpoint) -> TrainingInterrupted:
+        """Ctrl-C during ``fit``: the weights of the step reached, saved as the checkpoint of
+        the epoch under way (atomically), and the error that names it."""
+        if not guard.epoch or not guard.step:  # no step of this call finished
+            return TrainingInterrupted("training interrupted before its first step: nothing "
+                                       "new to save", guard.last_checkpoint)
+        save_checkpoint(guard.epoch, guard.logs)
+        self.checkpointer.epoch = guard.epoch
+        return TrainingInterrupted(f"training interrupted at epoch {guard.epoch}, step "
+                                   f"{guard.step}: saved {guard.last_checkpoint}",
+                                   guard.last_checkpoint)
 
     def train_schedule(self, train_dataset, val_dataset, stages, augmentation=None,
                        warmup_steps: int = 0, custom_callbacks=None, verbose="auto") -> list:

@@ -42,3 +42,13 @@ def trained_tiny(tmp_path_factory):
     data = ShapesDataset(8, 64, 64, seed=3)
     model.train(data, data, learning_rate=0.01, epochs=1, layers="all", verbose=0)
     return model, model.find_last()
+
+
+def tiny_config_file(path, **fields) -> str:
+    """Write TinyConfig's fields, with ``fields`` changed, as a ``--config`` JSON file at
+    ``path``; returns the path."""
+    import json
+    values = json.loads(TinyConfig().to_json())
+    values.update(fields)
+    path.write_text(json.dumps(values))
+    return str(path)

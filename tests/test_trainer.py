@@ -124,7 +124,11 @@ def test_find_last_never_picks_a_partial_checkpoint(trained_tiny, tmp_path):
 
 def test_resume_continues_the_epoch_count(trained_tiny, tmp_path):
     model, path = trained_tiny
-    resumed = MaskRCNN("training", model.config, os.path.dirname(os.path.dirname(path)))
+    import shutil
+    run = tmp_path / "logs" / "tiny20990101T000000"  # a run of its own: other tests train
+    run.mkdir(parents=True)                          # the shared one on
+    shutil.copy(path, run / "mask_rcnn_tiny_0001.h5")
+    resumed = MaskRCNN("training", model.config, str(tmp_path / "logs"))
     resumed.load_weights(resumed.find_last(), by_name=True)
     assert resumed.epoch == 1
     data = ShapesDataset(4, 64, 64, seed=4)

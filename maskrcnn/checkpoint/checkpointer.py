@@ -3,8 +3,7 @@
 Run folders are ``model_dir/<name><timestamp>/`` holding ``mask_rcnn_<name>_<epoch>.h5``.
 A checkpoint carries the config, the class names, the epoch and that epoch's losses beside
 the weights, so that detection and evaluation need only the file. ``Config.CHECKPOINTS_KEEP``
-says which of a run's checkpoints stay: "all" (matterport) or "last_and_best" (the newest
-and the one with the lowest validation loss; the others are deleted as training goes).
+says which of a run's checkpoints stay (:mod:`.retention`).
 ``load`` is the one way weights get into a model: this project's checkpoints, matterport's
 ``.h5`` (by layer name), Keras 3 files.
 """
@@ -15,6 +14,7 @@ import json
 import math
 import os
 import re
+import time
 import warnings
 
 from ..config import Config
@@ -22,6 +22,7 @@ from ..errors import ConfigError, WeightsError
 from .h5 import HEAD_LAYERS, file_num_classes, load_weights_by_name, open_h5, save_weights_h5
 from .info import CHECKPOINT_FORMAT, checkpoint_problem, read_checkpoint_info
 from .keras3 import load_keras3_weights
+from .retention import keep_count, referenced_checkpoints, was_evaluated
 
 
 def config_from_checkpoint(path: str, config: Config | None = None, **overrides) -> Config:
@@ -41,6 +42,41 @@ def config_from_checkpoint(path: str, config: Config | None = None, **overrides)
     return config
 
 
+RUN_STAMP = r"(\d{8}T\d{4}(?:\d{2})?)"  # the timestamp that ends a run folder's name
+
+
+def find_last(model_dir: str, name: str | None = None) -> str:
+    """Path of the newest usable checkpoint under ``model_dir`` of runs named ``name``
+    (lower case; None: any name).
+
+    Run folders are ``<name><timestamp>`` for exactly this NAME ("tiny" does not pick
+    "tiny_big..."), newest first; epochs compare as numbers (9999 before 10000). Files not
+    written to the end, damaged, or holding NaN/infinite weights are skipped, each with a
+    warning."""
+    run_pattern = re.compile((re.escape(name) if name else "(.+?)") + RUN_STAMP)
+    runs = sorted((m.group(m.lastindex).ljust(15, "0"), entry, name or m.group(1))
+                  for entry in _listing(model_dir)
+                  if (m := run_pattern.fullmatch(entry))
+                  and os.path.isdir(os.path.join(model_dir, entry)))
+    for _, run, run_name in reversed(runs):
+        for _, path in reversed(run_checkpoints(os.path.join(model_dir, run), run_name)):
+            problem = checkpoint_problem(path)
+            if problem is None:
+                return path
+            warnings.warn(f"find_last skips {path}: {problem}", stacklevel=3)
+    named = f"of {name!r} " if name else ""
+    raise FileNotFoundError(f"no complete checkpoint {named}under "
+                            f"{os.path.abspath(model_dir)}")
+
+
+def run_checkpoints(folder: str, name: str) -> list[tuple[int, str]]:
+    """``(epoch, path)`` of the ``mask_rcnn_<name>_<epoch>.h5`` files in one run folder,
+    oldest first (epochs compare as numbers)."""
+    file_pattern = re.compile(r"mask_rcnn_" + re.escape(name) + r"_(\d+)\.h5")
+    return sorted((int(m.group(1)), os.path.join(folder, entry))
+                  for entry in _listing(folder) if (m := file_pattern.fullmatch(entry)))
+
+
 class Checkpointer:
     """Save, find and load the weights of ``network`` (a MaskRCNNNetwork) for ``config``.
 
@@ -58,6 +94,8 @@ class Checkpointer:
         # JSON of the operating threshold's calibration (maskrcnn.evaluation.calibration),
         # written with every checkpoint; None: the threshold is the config's own.
         self.calibration: str | None = None
+        self.layers: str | None = None  # the ``layers=`` these weights were trained with
+        self.save_seconds: float | None = None  # how long the last ``save`` took
 
     @property
     def name(self) -> str:
@@ -77,72 +115,40 @@ class Checkpointer:
                                             f"mask_rcnn_{self.name}_{{epoch:04d}}.h5")
 
     def find_last(self) -> str:
-        """Path of the newest usable checkpoint of this config's NAME in model_dir.
-
-        Run folders are ``<name><timestamp>`` for exactly this NAME ("tiny" does not pick
-        "tiny_big..."), newest first; epochs compare as numbers (9999 before 10000). Files not
-        written to the end, damaged, or holding NaN/infinite weights are skipped, each with a
-        warning."""
-        run_pattern = re.compile(re.escape(self.name) + r"(\d{8}T\d{4}(?:\d{2})?)")
-        runs = sorted((m.group(1).ljust(15, "0"), entry) for entry in _listing(self.model_dir)
-                      if (m := run_pattern.fullmatch(entry))
-                      and os.path.isdir(os.path.join(self.model_dir, entry)))
-        for _, run in reversed(runs):
-            for _, path in reversed(self.run_checkpoints(os.path.join(self.model_dir, run))):
-                problem = checkpoint_problem(path)
-                if problem is None:
-                    return path
-                warnings.warn(f"find_last skips {path}: {problem}", stacklevel=3)
-        raise FileNotFoundError(f"no complete checkpoint of {self.name!r} under "
-                                f"{os.path.abspath(self.model_dir)}")
+        """Path of the newest usable checkpoint of this config's NAME in model_dir
+        (:func:`find_last`)."""
+        return find_last(self.model_dir, self.name)
 
     def run_checkpoints(self, folder: str) -> list[tuple[int, str]]:
-        """``(epoch, path)`` of this NAME's checkpoint files in one run folder, oldest first
-        (epochs compare as numbers)."""
-        file_pattern = re.compile(r"mask_rcnn_" + re.escape(self.name) + r"_(\d+)\.h5")
-        return sorted((int(m.group(1)), os.path.join(folder, entry))
-                      for entry in _listing(folder) if (m := file_pattern.fullmatch(entry)))
+        """``(epoch, path)`` of this NAME's checkpoint files in one run folder, oldest first."""
+        return run_checkpoints(folder, self.name)
 
     # ------------------------------------------------------------------ retention
-    def _scored(self, folder: str) -> tuple[str | None, list[tuple[float, int, str]]]:
-        """The newest checkpoint of ``folder``, and ``(loss, epoch, path)`` of the complete
-        ones that saved the loss the newest one is judged by (its ``val_loss``, else ``loss``)."""
-        files = self.run_checkpoints(folder)
-        if not files:
-            return None, []
-        infos = {}
-        for _, path in files:
-            try:
-                infos[path] = read_checkpoint_info(path)
-            except WeightsError:
-                continue  # damaged: neither judged nor deleted
-        last = files[-1][1]
-        monitor = ("val_loss" if "val_loss" in (infos.get(last, {}).get("losses") or {})
-                   else "loss")
-        scored = [(info["losses"][monitor], epoch, path) for epoch, path in files
-                  if (info := infos.get(path)) and info["complete"]
-                  and monitor in (info["losses"] or {})]
-        return last, scored
-
     def find_best(self, folder: str | None = None) -> str | None:
-        """The checkpoint of a run folder (default: this run's) with the lowest validation
-        loss (the training loss for runs without validation); None when none saved one."""
-        _, scored = self._scored(folder or self.log_dir or "")
+        """The complete checkpoint of a run folder (default: this run's) with the lowest
+        validation loss; None when none saved one (training loss never ranks)."""
+        scored = []
+        for epoch, path in self.run_checkpoints(folder or self.log_dir or ""):
+            info = _info_or_none(path)
+            if info and info["complete"] and "val_loss" in (info["losses"] or {}):
+                scored.append((info["losses"]["val_loss"], epoch, path))
         return min(scored)[2] if scored else None
 
     def prune(self) -> list[str]:
-        """Apply ``CHECKPOINTS_KEEP`` to this run's folder: with "last_and_best", delete the
-        checkpoints that are neither the newest nor the best by loss (see ``find_best``).
-        Files that saved no loss (written before, or by other code) are left alone. Returns
+        """Apply ``CHECKPOINTS_KEEP`` (:mod:`.retention`) to this run's folder: delete the
+        checkpoints training wrote that are neither among the newest N, nor the best by
+        validation loss, nor referred to (the run's starting point, a run's parent, one with
+        an evaluation folder beside it). Files that saved no loss are left alone. Returns
         the deleted paths."""
-        keep = getattr(self.config, "CHECKPOINTS_KEEP", "all")
-        if keep == "all" or not self.log_dir:
+        keep = keep_count(self.config.CHECKPOINTS_KEEP)
+        if keep is None or not self.log_dir:
             return []
-        last, scored = self._scored(self.log_dir)
-        if not scored:
-            return []
-        best = min(scored)[2]
-        removed = [path for _, _, path in scored if path not in (last, best)]
+        trained = [path for _, path in self.run_checkpoints(self.log_dir)
+                   if (info := _info_or_none(path)) and info["complete"] and info["losses"]]
+        kept = set(trained[-keep:]) | {self.find_best(), self.loaded_from}
+        kept = {os.path.abspath(p) for p in kept if p} | referenced_checkpoints(self.model_dir)
+        removed = [path for path in trained
+                   if os.path.abspath(path) not in kept and not was_evaluated(path)]
         for path in removed:
             os.remove(path)
         return removed
@@ -161,7 +167,13 @@ class Checkpointer:
                  "losses": json.dumps(self.epoch_losses.get(epoch, {}))}
         if self.calibration:
             attrs["calibration"] = self.calibration
+        if self.layers:
+            attrs["layers"] = self.layers
+        if self.loaded_from:
+            attrs["parent"] = os.path.abspath(self.loaded_from)
+        started = time.monotonic()
         save_weights_h5(self.network.leaf_layers(), path, attrs)
+        self.save_seconds = time.monotonic() - started
         return path
 
     def load(self, path: str, exclude=None):
@@ -186,6 +198,7 @@ class Checkpointer:
         if info["class_names"]:
             self.class_names = info["class_names"]
         self.calibration = info["calibration"]
+        self.layers = info["layers"]
         if info["epoch"] is not None:
             self.epoch = info["epoch"]
             self.set_log_dir(path)
@@ -245,6 +258,13 @@ class Checkpointer:
         weights file."""
         from .imagenet import imagenet_weights_path
         return imagenet_weights_path(self.config.BACKBONE, weights)
+
+
+def _info_or_none(path: str) -> dict | None:
+    try:
+        return read_checkpoint_info(path)
+    except WeightsError:
+        return None  # damaged: neither judged nor deleted
 
 
 def _listing(folder: str) -> list[str]:

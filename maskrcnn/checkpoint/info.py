@@ -1,7 +1,9 @@
 """What a project checkpoint carries beside its weights: root attributes ``maskrcnn_config``
 (JSON), ``class_names`` (JSON), ``epoch``, ``losses`` (JSON: the epoch's Keras losses),
 ``calibration`` (JSON: how the operating threshold was chosen, see
-``maskrcnn.evaluation.calibration``), ``maskrcnn_complete`` and ``maskrcnn_finite``."""
+``maskrcnn.evaluation.calibration``), ``layers`` (the ``layers=`` the weights were trained
+with), ``parent`` (the checkpoint the run started from), ``maskrcnn_complete`` and
+``maskrcnn_finite``."""
 from __future__ import annotations
 
 import json
@@ -28,10 +30,13 @@ def read_checkpoint_info(path: str) -> dict:
         epoch = _checkpoint_attr(attrs, path, "epoch", _epoch_attr)
         losses = _checkpoint_attr(attrs, path, "losses", _losses_attr)
         calibration = _checkpoint_attr(attrs, path, "calibration", _text)
+        layers = _checkpoint_attr(attrs, path, "layers", _text)
+        parent = _checkpoint_attr(attrs, path, "parent", _text)
         complete = _checkpoint_attr(attrs, path, "maskrcnn_complete", _flag_attr)
         finite = _checkpoint_attr(attrs, path, "maskrcnn_finite", _flag_attr)
     return {"config": config, "class_names": class_names, "epoch": epoch, "losses": losses,
-            "calibration": calibration, "complete": bool(complete), "finite": finite}
+            "calibration": calibration, "layers": layers, "parent": parent,
+            "complete": bool(complete), "finite": finite}
 
 
 def _checkpoint_attr(attrs, path: str, name: str, parse):

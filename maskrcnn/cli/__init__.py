@@ -8,6 +8,7 @@ convert, split and merge);
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..errors import MaskRCNNError
 from . import calibrate, data, demo, detect, evaluate, export, train
@@ -40,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # to say how to resume
     try:
         return int(args.func(args) or 0)
     except (MaskRCNNError, FileNotFoundError) as err:
         return fail(err)
+    except KeyboardInterrupt:  # outside training (which saves and says how to resume)
+        print(f"maskrcnn {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -69,5 +69,41 @@ def test_three_epochs_leave_the_last_and_the_best_and_resume(tiny_config, tmp_pa
     resumed.train(train, val, 0.01, epochs=4, layers="all", verbose=0)
     assert resumed.log_dir == model.log_dir
     left = _epochs(model.log_dir)
-    assert 4 in left and len(left) <= 2
+    assert {3, 4} <= set(left) and len(left) <= 3  # 3: where this training started
     assert resumed.find_last().endswith("mask_rcnn_tiny_0004.h5")
+
+
+def _save_epochs(ckpt, losses):
+    for epoch, logs in enumerate(losses, start=1):
+        ckpt.save(ckpt.checkpoint_path.format(epoch=epoch), epoch, logs=logs)
+        ckpt.prune()
+
+
+def test_without_validation_the_newest_are_kept_never_ranked_by_training_loss(tiny_config,
+                                                                              tmp_path):
+    assert type(tiny_config).__mro__[-2].CHECKPOINTS_KEEP == 2  # Config's default
+    ckpt = MaskRCNN("training", tiny_config, str(tmp_path)).checkpointer
+    ckpt.set_log_dir()
+    _save_epochs(ckpt, [{"loss": 0.5}, {"loss": 3.0}, {"loss": 2.0}, {"loss": 1.0}])
+    assert _epochs(ckpt.log_dir) == [3, 4]  # epoch 1, lowest training loss, is not "best"
+    assert ckpt.find_best() is None
+
+
+def test_pruning_keeps_what_was_evaluated_or_started_from(tiny_config, tmp_path):
+    tiny_config.CHECKPOINTS_KEEP = 1
+    ckpt = MaskRCNN("training", tiny_config, str(tmp_path)).checkpointer
+    ckpt.set_log_dir()
+    _save_epochs(ckpt, [{"loss": 1.0, "val_loss": 5.0}, {"loss": 1.0, "val_loss": 4.0}])
+    os.makedirs(ckpt.checkpoint_path.format(epoch=2)[:-3] + "_evaluation_val")  # evaluated
+    _save_epochs(ckpt, [{"loss": 1.0, "val_loss": 5.0}, {"loss": 1.0, "val_loss": 4.0},
+                        {"loss": 1.0, "val_loss": 3.0}, {"loss": 1.0, "val_loss": 6.0}])
+    assert _epochs(ckpt.log_dir) == [2, 3, 4]  # 2 evaluated, 3 the best, 4 the newest
+
+    child = MaskRCNN("training", tiny_config, str(tmp_path)).checkpointer
+    child.load(ckpt.checkpoint_path.format(epoch=4))  # another run starts from epoch 4
+    child.log_dir = str(tmp_path / "tiny20990101T000000")
+    child.save(os.path.join(child.log_dir, "mask_rcnn_tiny_0005.h5"), 5, logs={"loss": 1.0})
+    for epoch in (5, 6):
+        ckpt.save(ckpt.checkpoint_path.format(epoch=epoch), epoch, logs={"val_loss": 9.0})
+        ckpt.prune()
+    assert _epochs(ckpt.log_dir) == [2, 3, 4, 6]  # 4: the child run's starting point

@@ -56,6 +56,29 @@ def score(model, dataset, threshold: float) -> dict:
             "best_on_test": result.best_counting().threshold}
 
 
+def table_row(scores: dict) -> dict:
+    """One setting's figures as a flat row (percent where a share; the kinds as columns)."""
+    row = {"threshold": round(scores["threshold"], 3), "counted": scores["counted"],
+           "true": scores["true"],
+           "count_error_pct": round(100 * scores["count_error_mean"], 1),
+           "within_10pct": f"{scores['images_within_10pct']}/{scores['images']}",
+           "f1_pct": round(100 * scores["f1"], 1), "mask_AP": round(scores["mask_AP"], 1)}
+    row.update(scores["kinds"])
+    return row
+
+
+def machine() -> str:
+    """The CPU model and the cores this process may use."""
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {len(os.sched_getaffinity(0))} cores"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", required=True, help="a checkpoint of this project")
@@ -76,7 +99,7 @@ def main() -> None:
     model = MaskRCNN.from_checkpoint(args.weights)
     c = model.config
     out = {"weights": os.path.abspath(args.weights), "data": args.data,
-           "date": time.strftime("%Y-%m-%d"), "settings": {}}
+           "date": time.strftime("%Y-%m-%d"), "machine": machine(), "settings": {}}
     c.DETECTION_MASK_NMS_THRESHOLD = c.DETECTION_MASK_CONTAINMENT = None
     c.DETECTION_BORDER_OBJECTS = "count"
     out["settings"]["before"] = score(model, test, 0.7)
@@ -98,6 +121,7 @@ def main() -> None:
               f"{s['images_within_10pct']}/{s['images']} within 10 %, F1 "
               f"{100 * s['f1']:.0f} %, mask AP {s['mask_AP']:.1f}; {kinds}")
     print(f"border: {borders.describe()}")
+    out["settings"] = {name: table_row(v) for name, v in out["settings"].items()}
     if args.json:  # one key per dataset, the others kept
         from timing import write_results
         earlier = {}

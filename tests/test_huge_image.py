@@ -15,7 +15,8 @@ from maskrcnn.data.box_masks import BoxMasks
 from maskrcnn.modeling.mask_head import paste_mask_crops, paste_masks
 
 # A random tiny model made to detect 100 instances an image (threshold 0, the background
-# logit lowered, NMS nearly off), over one image file; prints its RSS figures as JSON.
+# logit lowered, box NMS nearly off, mask NMS off), over one image file; prints its RSS
+# figures as JSON.
 CHILD = textwrap.dedent("""
     import json, os, resource, sys
     import keras
@@ -32,6 +33,7 @@ CHILD = textwrap.dedent("""
         NAME, BOX_CONVENTION, IMAGES_PER_GPU = "huge", sys.argv[3], 1
         POST_NMS_ROIS_INFERENCE, DETECTION_MAX_INSTANCES = 200, 100
         DETECTION_MIN_CONFIDENCE, DETECTION_NMS_THRESHOLD = 0.0, 0.95
+        DETECTION_MASK_NMS_THRESHOLD = DETECTION_MASK_CONTAINMENT = None  # NMS off here too
 
     keras.utils.set_random_seed(0)
     model = MaskRCNN("inference", Config(), model_dir=sys.argv[2])

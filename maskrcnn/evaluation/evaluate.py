@@ -151,8 +151,8 @@ class EvaluationResult:
     def __repr__(self) -> str:
         lines = [f"{len(self.per_image)} images, "
                  f"{int(self.per_image['n_gt'].gt(0).sum())} with ground truth",
-                 f"VOC mAP@{self.iou_threshold:.2f}: {self.mAP50:.4f}",
-                 f"VOC mAP@[.50:.95]: {self.mAP:.4f}",
+                 f"VOC mAP@{self.iou_threshold:.2f}: {100 * self.mAP50:.1f} %",
+                 f"VOC mAP@[.50:.95]: {100 * self.mAP:.1f} %",
                  "COCO (percent):", format_table(self.coco_table())]
         if self.detection_scores and self.per_image["n_gt"].gt(0).any():
             best = self.best_counting()

@@ -28,21 +28,21 @@ def duplicate_detections(boxes, crop, class_ids, scores, iou_threshold: float | 
     class_ids, scores = np.asarray(class_ids), np.asarray(scores, np.float64)
     crops = [crop(k) for k in range(n)]
     areas = np.array([int(c.sum()) for c in crops], np.int64)
-    kept: list[int] = []
+    # pairs that can share a pixel: the same class and overlapping boxes (one numpy pass)
+    low = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    high = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    candidates = (np.all(high > low, axis=-1) & (class_ids[:, None] == class_ids[None, :])
+                  & (areas[:, None] > 0))
+    kept = np.zeros(n, bool)
     for i in np.argsort(-scores, kind="stable"):
-        for j in kept:
-            if class_ids[j] != class_ids[i] or areas[i] == 0:
-                continue
+        for j in np.flatnonzero(candidates[i] & kept):
             inter = _intersection(boxes[i], crops[i], boxes[j], crops[j])
-            if not inter:
-                continue
             iou = inter / (areas[i] + areas[j] - inter)
             if ((iou_threshold is not None and iou >= iou_threshold)
                     or (containment is not None and inter / areas[i] >= containment)):
                 duplicate[i] = True
                 break
-        if not duplicate[i]:
-            kept.append(int(i))
+        kept[i] = not duplicate[i]
     return duplicate
 
 

@@ -5,10 +5,15 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from maskrcnn.data import load_labelme, open_dataset
 from maskrcnn.errors import DatasetError
+
+from .fuzz_checks import COORDINATES, FUZZ_EXAMPLES, NASTY_NAMES, read_and_check
+from .test_readers_via import VALUES
 
 
 def shape(label, points, shape_type="polygon", group_id=None, **extra):
@@ -247,3 +252,31 @@ def test_a_class_name_typo_is_refused_naming_the_classes(tmp_path, capsys):
                  "--output", str(tmp_path / "out.json")]) == 2
     assert "did you mean 'person'" in capsys.readouterr().err
     assert not (tmp_path / "out.json").exists()
+
+
+# ------------------------------------------------------------------ a seeded, bounded fuzz
+FUZZ_POINTS = st.lists(st.lists(COORDINATES, min_size=0, max_size=3), max_size=6) | VALUES
+FUZZ_SHAPES = st.lists(st.builds(
+    lambda label, points, kind, group, extra: {"label": label, "points": points,
+                                               "shape_type": kind, "group_id": group,
+                                               "flags": extra},
+    st.sampled_from(["a", "b", "__ignore__", "_background_", ""]) | NASTY_NAMES | VALUES,
+    FUZZ_POINTS,
+    st.sampled_from(["polygon", "rectangle", "circle", "point", "line", "linestrip", "mask",
+                     "ellipse", None, 7]),
+    st.none() | st.integers(-2, 3) | VALUES, VALUES), max_size=4) | VALUES
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shapes=FUZZ_SHAPES, width=st.integers(-2, 80) | VALUES, image_path=NASTY_NAMES | VALUES)
+def test_fuzz_only_dataset_errors(tmp_path, shapes, width, image_path):
+    """Only DatasetError escapes the LabelMe reader, and what it accepts is sane (finite
+    geometry, masks inside the image), whatever the shapes, sizes and names hold."""
+    Image.new("RGB", (64, 48)).save(tmp_path / "a.png")
+    data = {"version": "5.5.0", "flags": {}, "shapes": shapes, "imagePath": "a.png",
+            "imageData": None, "imageWidth": width, "imageHeight": 48}
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    other = dict(data, imagePath=image_path, imageWidth=64)
+    (tmp_path / "b.json").write_text(json.dumps(other))
+    read_and_check(lambda strict: load_labelme(tmp_path, strict=strict))

@@ -1,10 +1,14 @@
 """YOLO segmentation reader: data.yaml names and splits, layouts, and bad lines named."""
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from maskrcnn.data import load_yolo, open_dataset
 from maskrcnn.data.layout import labelme_yolo_layout
 from maskrcnn.errors import DatasetError
+
+from .fuzz_checks import FUZZ_EXAMPLES, read_and_check
 
 SQUARE = "0.1 0.1 0.5 0.1 0.5 0.5 0.1 0.5"  # 40 x 30 pixels of a 100 x 75 image
 
@@ -98,3 +102,21 @@ def test_bad_yaml_and_layouts(tmp_path):
             load_yolo(tmp_path, **options)
     with pytest.raises(DatasetError, match="not a YOLO dataset"):
         load_yolo(tmp_path / "images")
+
+
+# ------------------------------------------------------------------ a seeded, bounded fuzz
+TOKENS = st.sampled_from(["0", "1", "7", "-1", "0.5", "1.5", "-0.2", "nan", "inf", "1e308",
+                          "0x1", "", "a", "\x00", "1e-320", "3.4e38"]) | st.floats().map(str)
+LINES = st.lists(st.lists(TOKENS, max_size=10).map(" ".join), max_size=5).map("\n".join)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(label=LINES | st.text(max_size=40), names=st.sampled_from(
+    ["names: [a, b]", "names: {0: a}", "names: 3", "nc: 2", "names: [\x00]", ":", "[]"]))
+def test_fuzz_only_dataset_errors(tmp_path, label, names):
+    """Only DatasetError escapes the YOLO reader, and what it accepts is sane, whatever the
+    label lines and data.yaml hold (extremes, NaN, text, NUL)."""
+    root = make(tmp_path / "d", labels={"a.txt": label})
+    (root / "data.yaml").write_text(f"path: .\ntrain: images\nval: images\n{names}\n")
+    read_and_check(lambda strict: load_yolo(root, strict=strict))

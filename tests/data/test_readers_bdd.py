@@ -226,3 +226,24 @@ def test_pixel_limit(tmp_path):
     path = write_frames(tmp_path, frames())
     with pytest.raises(DatasetError, match=r"f1.jpg: image is 80x48 = 3,840 pixels, over"):
         load_bdd(path, tmp_path / "images", max_image_pixels=3000)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pixels=st.lists(st.integers(0, 255), min_size=16, max_size=16),
+       size=st.sampled_from([(W, H), (W, H + 1), (1, 1)]),
+       mode=st.sampled_from(["RGBA", "RGB", "L", "I;16"]))
+def test_fuzz_bitmasks_only_dataset_errors(tmp_path, pixels, size, mode):
+    """Only DatasetError escapes the bitmask reader, and what it accepts is sane, whatever
+    the PNG's mode, size and channel values (categories, flags, instance ids) hold."""
+    (tmp_path / "images").mkdir(exist_ok=True)
+    (tmp_path / "bitmasks").mkdir(exist_ok=True)
+    Image.new("RGB", (W, H)).save(tmp_path / "images" / "f1.jpg")
+    values = np.array(pixels, np.uint8).reshape(4, 4)
+    rgba = np.tile(values.T[None, None], (size[1], size[0], 1, 1))[..., 0, :]
+    rgba[::3, ::5] = values[1]  # a second region of other values
+    bands = {"RGBA": rgba, "RGB": rgba[..., :3], "L": rgba[..., 0],
+             "I;16": rgba[..., 0].astype(np.uint16) * 257}[mode]
+    Image.fromarray(bands).save(tmp_path / "bitmasks" / "f1.png")
+    read_and_check(lambda strict: load_bdd_bitmasks(tmp_path / "bitmasks",
+                                                    tmp_path / "images", strict=strict))

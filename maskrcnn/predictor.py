@@ -148,7 +148,9 @@ class Predictor:
                mask_format: str = "full") -> dict:
         """One image's padded, normalised detections -> the result dict in its own pixels;
         ``mask_format`` as ``detect``'s ``masks``."""
-        keep = detections[:, 4] > 0
+        # padding rows out, and rows under the operating threshold (an exported graph
+        # detects from a lower one) before any mask is pasted
+        keep = (detections[:, 4] > 0) & (detections[:, 5] >= self.config.DETECTION_MIN_CONFIDENCE)
         h, w = meta["original_shape"][:2]
         shape = meta["molded_shape"]
         matterport = self.config.BOX_CONVENTION == "matterport"

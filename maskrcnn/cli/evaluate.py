@@ -15,27 +15,20 @@ def default_output(weights: str, split: str) -> str:
 
 def write_outputs(result, output: str) -> list[str]:
     """counts.csv (per image: true and counted objects, error, true and counted area share),
-    per_image.csv, count_error.png and operating_point.png in ``output``, each written to a
-    temporary name and renamed. Returns the file names."""
+    per_image.csv, count_error.png and operating_point.png in ``output``, each written
+    atomically (``maskrcnn.data.files.replacing``). Returns the file names."""
+    from ..data.files import replacing
     from ..evaluation import plot_count_error, plot_operating_point
 
-    os.makedirs(output, exist_ok=True)
-    written = []
-
-    def place(name, write):
-        path = os.path.join(output, name)
-        partial = os.path.join(output, f".{name}.partial")
-        write(partial)
-        os.replace(partial, path)
-        written.append(name)
-
-    place("counts.csv", lambda p: result.counts_table().to_csv(p, index=False))
-    place("per_image.csv", lambda p: result.per_image.to_csv(p, index=False))
-    for name, plot in (("count_error.png", plot_count_error),
-                       ("operating_point.png", plot_operating_point)):
-        figure = plot(result)
-        place(name, lambda p, f=figure: f.savefig(p, dpi=110, format="png"))
-    return written
+    tables = {"counts.csv": result.counts_table(), "per_image.csv": result.per_image}
+    for name, table in tables.items():
+        with replacing(os.path.join(output, name)) as f:
+            table.to_csv(f, index=False)
+    pictures = {"count_error.png": plot_count_error, "operating_point.png": plot_operating_point}
+    for name, plot in pictures.items():
+        with replacing(os.path.join(output, name), "wb") as f:
+            plot(result).savefig(f, dpi=110, format="png")
+    return list(tables) + list(pictures)
 
 
 def run(args) -> int:

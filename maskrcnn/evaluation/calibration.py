@@ -44,10 +44,12 @@ class Calibration:
 
     def describe(self) -> str:
         """One line for the training summary, ``detect`` and ``evaluate``."""
+        images = {"dataset": "images whose counts were given"}.get(
+            self.source, f"{self.source} images")
         return (f"score threshold {self.threshold:.3f}, calibrated on {self.images} "
-                f"{self.source} images: mean count error {100 * self.mean_count_error:.0f} % "
+                f"{images}: mean count error {100 * self.mean_count_error:.0f} % "
                 f"({self.within_10_percent}/{self.images} within 10 %, F1 "
-                f"{100 * self.f1:.0f} %), where {self.previous:.2f} gave "
+                f"{100 * self.f1:.0f} %), where {self.previous:.3f} gave "
                 f"{100 * self.previous_error:.0f} %")
 
     def to_json(self) -> str:

@@ -14,7 +14,8 @@ the wrong detections touching the border:
 
 - ``before``: the threshold 0.7, no mask-level duplicate suppression, border objects counted
   (the library before issue 33);
-- ``mask_nms``: the same with the mask-level suppression (Config defaults);
+- ``mask_nms``: the same with the mask-level suppression within each class;
+- ``mask_nms_across_classes``: and across classes (mask IoU >= 0.7; the Config defaults);
 - ``border_rule``: and the border rule learnt from the training annotations;
 - ``after``: the defaults of a model trained now: mask suppression, the border rule learnt
   from the training annotations, the threshold calibrated on the training split;
@@ -101,10 +102,13 @@ def main() -> None:
     out = {"weights": os.path.abspath(args.weights), "data": args.data,
            "date": time.strftime("%Y-%m-%d"), "machine": machine(), "settings": {}}
     c.DETECTION_MASK_NMS_THRESHOLD = c.DETECTION_MASK_CONTAINMENT = None
+    c.DETECTION_MASK_NMS_ACROSS_CLASSES = None
     c.DETECTION_BORDER_OBJECTS = "count"
     out["settings"]["before"] = score(model, test, 0.7)
     c.DETECTION_MASK_NMS_THRESHOLD, c.DETECTION_MASK_CONTAINMENT = 0.5, 0.8
     out["settings"]["mask_nms"] = score(model, test, 0.7)
+    c.DETECTION_MASK_NMS_ACROSS_CLASSES = 0.7
+    out["settings"]["mask_nms_across_classes"] = score(model, test, 0.7)
     borders = border_statistics(train)
     out["border"] = {"rule": borders.rule, "touching": borders.touching,
                      "objects": borders.objects, "expected": borders.expected}

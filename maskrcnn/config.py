@@ -127,9 +127,12 @@ class Config:
     # After the mask head (maskrcnn/modeling/mask_postprocess.py): a detection whose mask has
     # IoU >= DETECTION_MASK_NMS_THRESHOLD with a higher-scoring one of its class, or lies
     # inside it by DETECTION_MASK_CONTAINMENT of its own pixels, repeats that object and is
-    # dropped (box NMS misses a part inside its whole). None switches a rule off.
+    # dropped (box NMS misses a part inside its whole). A detection whose mask has IoU >=
+    # DETECTION_MASK_NMS_ACROSS_CLASSES with a higher-scoring one of ANOTHER class is one
+    # object given two labels and is dropped too. None switches a rule off.
     DETECTION_MASK_NMS_THRESHOLD = 0.5
     DETECTION_MASK_CONTAINMENT = 0.8
+    DETECTION_MASK_NMS_ACROSS_CLASSES = 0.7
     # Detections whose mask touches the image border: "count", "drop" (for annotations that
     # leave out objects cut by the border, as microscopy and inspection data often do), or
     # "auto": training sets "drop" or "count" from the training annotations
@@ -270,7 +273,8 @@ class Config:
         need(self.DETECTION_CLASS_RULE in ("argmax", "per_class"),
              f"DETECTION_CLASS_RULE must be 'argmax' or 'per_class', got "
              f"{self.DETECTION_CLASS_RULE!r}")
-        for name in ("DETECTION_MASK_NMS_THRESHOLD", "DETECTION_MASK_CONTAINMENT"):
+        for name in ("DETECTION_MASK_NMS_THRESHOLD", "DETECTION_MASK_CONTAINMENT",
+                     "DETECTION_MASK_NMS_ACROSS_CLASSES"):
             value = getattr(self, name)
             need(value is None or (isinstance(value, (int, float)) and 0 < value <= 1),
                  f"{name} must be in (0, 1], or None (off), got {value!r}")

@@ -192,14 +192,16 @@ class Predictor:
     def postprocess(self, masks: BoxMasks, class_ids: np.ndarray, scores: np.ndarray):
         """Which detections to keep after the mask head: those at or above the operating
         threshold (an exported graph may detect from a lower one), not repeating a
-        higher-scoring detection of their class (mask NMS and containment), and, with
+        higher-scoring detection (mask NMS and containment within a class, mask NMS across
+        classes), and, with
         DETECTION_BORDER_OBJECTS = "drop", not touching the image border. Returns (N,) bool
         and the number dropped for each reason: {"duplicate": n, "border": n}."""
         c = self.config
         keep = scores >= c.DETECTION_MIN_CONFIDENCE
         duplicate = duplicate_detections(masks.boxes, masks.crop, class_ids, scores,
                                          c.DETECTION_MASK_NMS_THRESHOLD,
-                                         c.DETECTION_MASK_CONTAINMENT) & keep
+                                         c.DETECTION_MASK_CONTAINMENT,
+                                         c.DETECTION_MASK_NMS_ACROSS_CLASSES) & keep
         border = np.zeros_like(keep)
         if c.DETECTION_BORDER_OBJECTS == "drop":
             border = touches_border(masks.boxes, masks.crop, masks.height, masks.width) \

@@ -34,6 +34,7 @@ CHILD = textwrap.dedent("""
         POST_NMS_ROIS_INFERENCE, DETECTION_MAX_INSTANCES = 200, 100
         DETECTION_MIN_CONFIDENCE, DETECTION_NMS_THRESHOLD = 0.0, 0.95
         DETECTION_MASK_NMS_THRESHOLD = DETECTION_MASK_CONTAINMENT = None  # NMS off here too
+        DETECTION_MASK_NMS_ACROSS_CLASSES = None
 
     keras.utils.set_random_seed(0)
     model = MaskRCNN("inference", Config(), model_dir=sys.argv[2])

@@ -35,7 +35,8 @@ def model():
              for k, v in fields.items() if k not in derived}
     attrs.update(IMAGES_PER_GPU=1, DETECTION_MIN_CONFIDENCE=0.3)  # as the fixture ran
     # the mask-level duplicate suppression after the mask head is ours, not matterport's
-    attrs.update(DETECTION_MASK_NMS_THRESHOLD=None, DETECTION_MASK_CONTAINMENT=None)
+    attrs.update(DETECTION_MASK_NMS_THRESHOLD=None, DETECTION_MASK_CONTAINMENT=None,
+                 DETECTION_MASK_NMS_ACROSS_CLASSES=None)
     config = type("MatterportConfig", (Config,), attrs)()
     m = MaskRCNN("inference", config, "unused")
     m.load_weights(os.path.join(FIXTURE, "matterport_shapes_r50.h5"), by_name=True)
@@ -152,10 +153,11 @@ def test_detect_gives_matterports_detections(model, recorded):
 
 
 def test_mask_duplicate_suppression_keeps_a_subset_of_matterports_detections(model, recorded):
-    """With the defaults (mask NMS and containment on), every detection left is one of
-    matterport's, and those removed repeat a higher-scoring detection of their class."""
+    """With the defaults (mask NMS and containment on, mask NMS across classes), every
+    detection left is one of matterport's, and those removed repeat a higher-scoring one."""
     config = model.config
     config.DETECTION_MASK_NMS_THRESHOLD, config.DETECTION_MASK_CONTAINMENT = 0.5, 0.8
+    config.DETECTION_MASK_NMS_ACROSS_CLASSES = 0.7
     try:
         removed = kept = unknown = 0
         for k in IMAGES:
@@ -169,3 +171,4 @@ def test_mask_duplicate_suppression_keeps_a_subset_of_matterports_detections(mod
         assert unknown <= 4 and removed > 0 and 352 <= kept + removed <= 360
     finally:
         config.DETECTION_MASK_NMS_THRESHOLD = config.DETECTION_MASK_CONTAINMENT = None
+        config.DETECTION_MASK_NMS_ACROSS_CLASSES = None

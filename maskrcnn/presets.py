@@ -91,3 +91,35 @@ FROM_SCRATCH = {
 def from_scratch_settings(given=()) -> dict:
     """The fields of :data:`FROM_SCRATCH` whose names are not in ``given``."""
     return {k: v for k, v in FROM_SCRATCH.items() if k not in set(given)}
+
+
+SUGGEST_IMAGES = 200  # images looked at to suggest sizes, anchors and instance counts
+
+
+def training_config(dataset, given: dict | None = None, from_scratch: bool = False,
+                    suggest: bool = True, say=print) -> Config:
+    """The one Config a run trains, for ``maskrcnn train`` and train.ipynb alike: the
+    user's fields ``given`` (Config field names), NUM_CLASSES from ``dataset``, then for
+    the fields ``given`` leaves out what the data suggests (``suggest``:
+    :func:`maskrcnn.data.inspect.suggest_settings` on at most 200 images: image size, anchor
+    scales, instances per image) and, training ``from_scratch``, the recipe
+    :data:`FROM_SCRATCH`. ``say`` gets one line for each of the two sources; the result is
+    what ``config.display()`` shows and training uses."""
+    values = dict(given or {})
+    values.setdefault("NAME", "custom")
+    values["NUM_CLASSES"] = dataset.num_classes
+    if suggest:
+        from .data.inspect import inspect_dataset, suggest_settings
+        suggested = suggest_settings(inspect_dataset(dataset, max_images=SUGGEST_IMAGES))
+        taken = {k: v for k, v in suggested.items() if k not in values}
+        if taken:
+            say("from the data (maskrcnn inspect; --set or --config to choose): "
+                + ", ".join(f"{k}={v}" for k, v in taken.items()))
+        values.update(taken)
+    if from_scratch:
+        taken = from_scratch_settings(given=values)
+        if taken:
+            say("from-scratch recipe (--set or --config to choose): "
+                + ", ".join(f"{k}={v}" for k, v in taken.items()))
+        values.update(taken)
+    return Config.from_dict(values)

@@ -104,3 +104,25 @@ def test_train_set_with_a_typo_is_refused():
                               no_suggest=True)
     with pytest.raises(ConfigError, match="did you mean LEARNING_RATE"):
         config_from(args, ShapesDataset(2, 64, 64, seed=1))
+
+
+def test_the_notebook_and_the_cli_merge_one_config():
+    """train.ipynb calls maskrcnn.presets.training_config, `maskrcnn train` reaches it
+    through its options: the same fields give the same config, with the user's fields over
+    the data's suggestions over the recipe."""
+    import argparse
+
+    from maskrcnn.cli.train import config_from
+    from maskrcnn.data import ShapesDataset
+    from maskrcnn.presets import FROM_SCRATCH, training_config
+    data = ShapesDataset(4, 96, 160, seed=1)
+    lines = []
+    config = training_config(data, {"NAME": "n", "IMAGE_MAX_DIM": 256, "LEARNING_RATE": 0.002},
+                             from_scratch=True, say=lines.append)
+    args = argparse.Namespace(config=None, name="n", set=["IMAGE_MAX_DIM=256"],
+                              no_suggest=False, lr=0.002)
+    assert config.to_json() == config_from(args, data, from_scratch=True).to_json()
+    assert config.IMAGE_MAX_DIM == 256 and config.LEARNING_RATE == 0.002  # given
+    assert config.IMAGE_MIN_DIM == 128 and config.NUM_CLASSES == data.num_classes  # the data
+    assert config.BACKBONE == FROM_SCRATCH["BACKBONE"]  # the recipe
+    assert [line.split(" (")[0] for line in lines] == ["from the data", "from-scratch recipe"]

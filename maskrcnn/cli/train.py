@@ -11,36 +11,19 @@ from .common import add_command, add_dataset_options, fail, load_dataset
 
 
 def config_from(args, dataset, from_scratch: bool = False):
-    """The Config of ``--config`` (a JSON file), ``--name`` and ``--set`` fields, with the
-    dataset's NUM_CLASSES; fields that neither gives come from the data
-    (``maskrcnn.data.inspect.suggest_settings``) unless ``--no-suggest``, and, training
-    ``from_scratch``, from the recipe (``maskrcnn.presets.FROM_SCRATCH``)."""
-    from ..config import Config
+    """The Config of ``--config`` (a JSON file), ``--name``, ``--set`` and ``--lr``, merged
+    with the data's suggestions (unless ``--no-suggest``) and, training ``from_scratch``,
+    the recipe: :func:`maskrcnn.presets.training_config`."""
+    from ..presets import training_config
     values = {}
     if args.config:
         with open(args.config) as f:
             values = json.load(f)
     values.setdefault("NAME", args.name or "custom")
-    values["NUM_CLASSES"] = dataset.num_classes
     values.update(parse_set(args.set or []))
     if getattr(args, "lr", None):
         values["LEARNING_RATE"] = args.lr  # printed with the config, as the run uses it
-    if not args.no_suggest:
-        from ..data.inspect import inspect_dataset, suggest_settings
-        suggested = suggest_settings(inspect_dataset(dataset, max_images=SUGGEST_IMAGES))
-        taken = {k: v for k, v in suggested.items() if k not in values}
-        if taken:
-            print("from the data (maskrcnn inspect; --set or --config to choose): "
-                  + ", ".join(f"{k}={v}" for k, v in taken.items()))
-        values.update(taken)
-    if from_scratch:
-        from ..presets import from_scratch_settings
-        taken = from_scratch_settings(given=values)
-        if taken:
-            print("from-scratch recipe (--set or --config to choose): "
-                  + ", ".join(f"{k}={v}" for k, v in taken.items()))
-        values.update(taken)
-    return Config.from_dict(values)
+    return training_config(dataset, values, from_scratch, suggest=not args.no_suggest)
 
 
 def parse_set(items) -> dict:
@@ -58,9 +41,6 @@ def parse_set(items) -> dict:
         except json.JSONDecodeError:
             fields[key.strip()] = value.strip()
     return fields
-
-
-SUGGEST_IMAGES = 200  # images looked at to suggest sizes, anchors and instance counts
 
 
 ONEDNN = "TF_ENABLE_ONEDNN_OPTS"

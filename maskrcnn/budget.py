@@ -168,3 +168,34 @@ class TrainingBudget(keras.callbacks.Callback):
         if self.stopped_by:
             parts.append(f"stopped: budget of {self.stopped_by} reached")
         return " · ".join(parts)
+
+
+def command_budget(model, train_set, val_set=None, minutes: float | None = None,
+                   steps: int | None = None, started: float | None = None,
+                   report_seconds: float | None = 10) -> TrainingBudget:
+    """The TrainingBudget of ``maskrcnn train --steps/--budget-minutes`` (and of
+    train.ipynb's ``BUDGET_MINUTES``) for ``model`` (mode "training"): what follows training
+    (validation, checkpoints, the batch-norm pass, calibration on ``val_set`` or else
+    ``train_set``) is reserved out of the time, and cut to the time left when training stops
+    (said in one line); a progress line every ``report_seconds``."""
+    config = model.config
+    train_images = len(train_set.image_ids)
+    bn_images = min(config.BN_RECOMPUTE_IMAGES, train_images) if config.TRAIN_BN else 0
+    calibration_images = (min(model.calibration_images, len((val_set or train_set).image_ids))
+                          if config.CALIBRATE_THRESHOLD else 0)
+
+    def reserve(step_seconds: float) -> float:
+        return finishing_seconds(config, step_seconds, bn_images, calibration_images,
+                                 val_set is not None, model.checkpointer.save_seconds)
+
+    def plan(seconds_left: float, step_seconds: float) -> None:
+        bn, calibration = fit_finishing(seconds_left, config, step_seconds, bn_images,
+                                        calibration_images, model.checkpointer.save_seconds)
+        if (bn, calibration) != (bn_images, calibration_images):
+            print(f"budget: {seconds_left:.0f} s left: batch-norm pass on {bn} of {bn_images} "
+                  f"images, calibration on {calibration} of {calibration_images}", flush=True)
+            config.BN_RECOMPUTE_IMAGES = bn if bn else 0
+            model.calibration_images = calibration
+    return TrainingBudget(max_steps=steps, max_seconds=minutes * 60 if minutes else None,
+                          reserve=reserve, started=started, report_seconds=report_seconds,
+                          plan=plan)

@@ -211,32 +211,11 @@ def run(args) -> int:
 
 
 def training_budget(args, model, train_set, val_set, started: float):
-    """The TrainingBudget of ``--steps`` and ``--budget-minutes``: what follows training
-    (validation, checkpoints, the batch-norm pass, calibration) is reserved out of the time,
-    and cut to the time left when training stops (said in one line); a progress line
-    every 10 s."""
-    from ..budget import TrainingBudget, finishing_seconds, fit_finishing
-    config = model.config
-    train_images = len(train_set.image_ids)
-    bn_images = min(config.BN_RECOMPUTE_IMAGES, train_images) if config.TRAIN_BN else 0
-    calibration_images = (min(model.calibration_images, len((val_set or train_set).image_ids))
-                          if config.CALIBRATE_THRESHOLD else 0)
-
-    def reserve(step_seconds: float) -> float:
-        return finishing_seconds(config, step_seconds, bn_images, calibration_images,
-                                 val_set is not None, model.checkpointer.save_seconds)
-
-    def plan(seconds_left: float, step_seconds: float) -> None:
-        bn, calibration = fit_finishing(seconds_left, config, step_seconds, bn_images,
-                                        calibration_images, model.checkpointer.save_seconds)
-        if (bn, calibration) != (bn_images, calibration_images):
-            print(f"budget: {seconds_left:.0f} s left: batch-norm pass on {bn} of {bn_images} "
-                  f"images, calibration on {calibration} of {calibration_images}", flush=True)
-            config.BN_RECOMPUTE_IMAGES = bn if bn else 0
-            model.calibration_images = calibration
-    return TrainingBudget(max_steps=args.steps,
-                          max_seconds=args.budget_minutes * 60 if args.budget_minutes else None,
-                          reserve=reserve, started=started, report_seconds=10, plan=plan)
+    """The TrainingBudget of ``--steps`` and ``--budget-minutes``
+    (:func:`maskrcnn.budget.command_budget`): what follows training is reserved out of the
+    time; a progress line every 10 s."""
+    from ..budget import command_budget
+    return command_budget(model, train_set, val_set, args.budget_minutes, args.steps, started)
 
 
 def run_summary(model, history, budget, started: float, validated: bool) -> str:

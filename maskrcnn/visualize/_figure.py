@@ -29,13 +29,14 @@ class NotebookFigure(Figure):
         plt.close(self)  # keeps the inline backend from showing it again at the end of the cell
 
 
-def subplots(nrows: int = 1, ncols: int = 1, figsize=(16, 16), **kwargs):
-    """A new figure and its (nrows, ncols) array of axes; pyplot-managed only on a display."""
+def subplots(nrows: int = 1, ncols: int = 1, figsize=(16, 16), gridspec_kw=None, **kwargs):
+    """A new figure and its (nrows, ncols) array of axes; pyplot-managed only on a display.
+    ``gridspec_kw``: as matplotlib's (e.g. ``height_ratios``)."""
     if headless():
         fig = NotebookFigure(figsize=figsize, **kwargs)
     else:
         fig = plt.figure(figsize=figsize, FigureClass=NotebookFigure, **kwargs)
-    return fig, fig.subplots(nrows, ncols, squeeze=False)
+    return fig, fig.subplots(nrows, ncols, squeeze=False, gridspec_kw=gridspec_kw)
 
 
 def axes_or_new(ax, figsize):

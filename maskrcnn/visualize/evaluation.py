@@ -138,7 +138,11 @@ def plot_overlaps(gt_class_ids, pred_class_ids, pred_scores, overlaps, class_nam
     overlaps = np.asarray(overlaps).reshape(len(pred_class_ids), len(gt_class_ids))
     fig, axes = subplots(figsize=(2 + 0.6 * len(gt_class_ids), 2 + 0.5 * len(pred_class_ids)))
     ax = axes[0, 0]
-    ax.imshow(overlaps, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    if overlaps.size == 0:  # no predictions or no objects: an empty grid, said in words
+        ax.text(0.5, 0.5, "no predictions" if len(pred_class_ids) == 0 else "no objects",
+                ha="center", va="center", transform=ax.transAxes)
+    else:
+        ax.imshow(overlaps, cmap="Blues", vmin=0, vmax=1, aspect="auto")
     ax.set_yticks(range(len(pred_class_ids)), [
         f"{label(class_names, int(c))} ({s:.2f})" for c, s in zip(pred_class_ids, pred_scores)])
     ax.set_xticks(range(len(gt_class_ids)), [label(class_names, int(c)) for c in gt_class_ids],

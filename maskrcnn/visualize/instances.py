@@ -78,7 +78,10 @@ def side_by_side(image, gt, pred, class_names, save_path=None,
         heights = [width / 2 * np.shape(img)[0] / max(np.shape(img)[1], 1) + 0.6
                    for img in images]
         figsize = (width, sum(heights))
-    fig, axes = subplots(len(images), 2, figsize)
+    else:
+        heights = [1.0] * len(images)
+    # each row as high as its own images (a wide photo above a tall one leaves no gap)
+    fig, axes = subplots(len(images), 2, figsize, gridspec_kw={"height_ratios": heights})
     for row, (img, g, p) in enumerate(zip(images, gts, preds)):
         if isinstance(p, dict):
             p = (p["rois"], p["masks"], p["class_ids"], p["scores"])

@@ -59,7 +59,7 @@ def display_anchors(image, anchors, levels, level_names=LEVEL_NAMES, columns: in
         name = level_names[level] if level < len(level_names) else f"level {level}"
         side = np.sqrt((at_centre[0, 2] - at_centre[0, 0]) * (at_centre[0, 3] - at_centre[0, 1]))
         frame(ax, image.shape, max(0.05 * max(h, w), side / 2),
-              f"{name}: {len(boxes)} anchors, side {side:.0f} px")
+              f"{name}: side {side:.0f} px\n{len(boxes)} anchors")  # two lines: no overlap
         ax.imshow(image)
         ax.scatter(locations[:, 1], locations[:, 0], s=2, color="yellow", alpha=0.6)
         for box, color in zip(at_centre, random_colors(len(at_centre), seed=0)):
@@ -137,7 +137,8 @@ def display_nms_by_class(image, boxes, class_ids, detections, class_names, colum
     detections = np.asarray(detections).reshape(-1, 6)
     classes = sorted(set(class_ids[class_ids > 0].tolist())
                      | set(detections[:, 4].astype(int).tolist()) - {0})
-    fig, axes = _grid(max(len(classes), 1), columns, size=3.5)
+    # one or two classes: panels large enough to read the scores on (e.g. small insects)
+    fig, axes = _grid(max(len(classes), 1), columns, size={1: 7, 2: 5}.get(len(classes), 3.5))
     for ax, c in zip(axes, classes):
         before = boxes[class_ids == c]
         after = detections[detections[:, 4].astype(int) == c]

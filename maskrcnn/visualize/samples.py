@@ -52,6 +52,7 @@ def display_dataset_samples(dataset, image_ids, class_names=None, limit=4,
                             save_path=None) -> Figure:
     """One row per image id: the image, then its ``limit`` largest classes' masks."""
     class_names = class_names or dataset.class_names
+    limit = max(1, min(limit, len(class_names) - 1))  # no empty panels for a one-class set
     image_ids = list(image_ids)
     rows = max(1, len(image_ids))
     fig, axes = subplots(rows, limit + 1, (3 * (limit + 1), 3 * rows))

@@ -95,6 +95,10 @@ def _draw(ax, series: dict, names, xlabel: str, colors) -> None:
                     marker="o" if len(values) < 30 else None, markersize=3)
     ax.set(xlabel=xlabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    xs = sorted({float(v) for name in names for x, _ in series[name].values() for v in x})
+    if 0 < len(xs) < 3:  # one or two epochs: ticks at them, not at fractions between
+        ax.set_xticks(xs)
+        ax.set_xlim(xs[0] - 0.5, xs[-1] + 0.5)
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize="small", ncol=1 if len(names) == 1 else 2)

@@ -22,16 +22,21 @@
 # ## Load the model
 #
 # `from_checkpoint` rebuilds the model in inference mode from the file alone.
-# Config fields can be changed on the way; the detection threshold is the usual
-# one. (For a matterport `.h5`, pass `config=YourConfig()` and set
-# `model.class_names`.)
+# Config fields can be changed on the way. The detection threshold is the one the
+# checkpoint carries (calibrated at the end of training so that counts come out right);
+# `MIN_CONFIDENCE` replaces it. (For a matterport `.h5`, pass `config=YourConfig()` and
+# set `model.class_names`.)
 
 # %%
-MIN_CONFIDENCE = 0.3 if SMOKE else 0.7
+MIN_CONFIDENCE = 0.3 if SMOKE else None  # None: the checkpoint's operating threshold
 
-model = MaskRCNN.from_checkpoint(str(CHECKPOINT),
-                                 DETECTION_MIN_CONFIDENCE=MIN_CONFIDENCE)
+model = MaskRCNN.from_checkpoint(str(CHECKPOINT), **(
+    {} if MIN_CONFIDENCE is None else {"DETECTION_MIN_CONFIDENCE": MIN_CONFIDENCE}))
 print("classes:", model.class_names)
+if MIN_CONFIDENCE is None and model.calibration is not None:
+    print("operating threshold:", model.calibration.describe())
+else:
+    print(f"operating threshold: {model.config.DETECTION_MIN_CONFIDENCE}")
 print(f"images resized to {model.config.IMAGE_MAX_DIM} px, backbone "
       f"{model.config.BACKBONE}")
 
@@ -70,7 +75,7 @@ print(sorted(p.name for p in Path(INPUT_DIR).iterdir())[:10])
 # `maskrcnn detect` on the command line.
 
 # %%
-from maskrcnn.inference import area_shares, detect_folder, summarize
+from maskrcnn.inference import area_shares, detect_folder, list_images, summarize
 
 df = detect_folder(model, str(INPUT_DIR), str(OUTPUT_DIR))
 df[["file", "status", "instances", "any_object_share"]]
@@ -87,7 +92,7 @@ import numpy as np
 
 from maskrcnn import visualize
 
-files = sorted(Path(INPUT_DIR).iterdir())[:2]
+files = [Path(f) for f in list_images(str(INPUT_DIR))[:2]]  # image files only
 for path in files:
     image = np.asarray(Image.open(path).convert("RGB"))
     r = model.detect([image])[0]

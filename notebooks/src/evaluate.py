@@ -81,8 +81,8 @@ result = evaluate_model(model, eval_set, limit=LIMIT, verbose=False, progress=Tr
 print(f"VOC mAP@0.5:      {100 * result.mAP50:.1f} %")
 print(f"VOC mAP@[.5:.95]: {100 * result.mAP:.1f} %")
 print(f"{result.seconds_per_image:.3f} s per image")
-print("COCO AP (%):")
-result.coco_table()
+print("COCO AP and AR (%):")
+result.coco_table().round(1)
 
 # %% [markdown]
 # ## Per class
@@ -113,7 +113,20 @@ print(f"  precision {100 * precision:.0f} %, recall {100 * recall:.0f} %, F1 {10
       f"(mask IoU >= {result.iou_threshold:.2f})")
 print("best threshold here:", result.best_counting())
 display(result.breakdown().rename("detections / objects").to_frame())
-result.counts_table().head(12)
+
+
+def as_percent(table):
+    """The count error and the shares of a per-image table in percent, as the text says."""
+    columns = {"count_error": "count error (%)", "true_share": "true share (%)",
+               "counted_share": "counted share (%)"}
+    table = table.copy()
+    for name in columns:
+        if name in table:
+            table[name] = (100 * table[name]).round(1)
+    return table.rename(columns=columns)
+
+
+as_percent(result.counts_table()).head(12)
 
 # %% [markdown]
 # Left: the mean per-image count error (percent) and F1 against the score threshold, the
@@ -173,7 +186,7 @@ from maskrcnn.data.transforms import extract_bboxes
 
 evaluated = list(eval_set.image_ids[:len(result.per_image)])
 worst = result.per_image.sort_values("AP50").head(3)
-display(worst)
+display(as_percent(worst))
 images, gts, preds = [], [], []
 for position in worst.index:
     image, masks, class_ids = eval_set.load_image_and_masks(evaluated[position])

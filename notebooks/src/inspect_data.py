@@ -49,11 +49,12 @@ import pandas as pd
 
 counts = pd.Series(report.class_counts, name="instances").sort_values()
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.5), layout="constrained")
-counts.plot.barh(ax=axes[0], title="instances per class")
+counts.plot.barh(ax=axes[0], title="instances per class", xlabel="instances")
 per_image = np.array(list(report.instances_per_image.values()))
 axes[1].hist(per_image, bins=np.arange(per_image.max() + 2) - 0.5)
 axes[1].set(title="instances per image", xlabel="instances", ylabel="images")
-pd.Series(report.size_counts).plot.bar(ax=axes[2], title="object sizes", rot=0)
+pd.Series(report.size_counts).plot.bar(ax=axes[2], title="object sizes", rot=0,
+                                       ylabel="instances")
 plt.show()
 
 # %% [markdown]
@@ -95,9 +96,9 @@ print(f"{len(report.errors)} errors, {len(report.warnings)} warnings")
 problems_table(report).head(50)
 
 # %% [markdown]
-# The synthetic dataset has no problems, so here is what a report looks like for a
-# small broken VIA export written on the spot: one image file is missing, one
-# polygon reaches outside its image, one is degenerate (two points).
+# An empty table means a clean dataset (the synthetic one always is). Here is what a
+# report looks like for a small broken VIA export written on the spot: one image file
+# is missing, one polygon reaches outside its image, one is degenerate (two points).
 
 # %%
 import json
@@ -139,11 +140,13 @@ problems_table(broken_report)
 # Left: at the cell nearest the image centre, the square anchor of each level (one
 # colour per level, see the legend) and, dashed, the other aspect ratios of the middle
 # level. Right: for each object, the anchor that overlaps it most (dotted), joined to
-# the object's box (solid). If objects have no well-overlapping anchor, change
-# `RPN_ANCHOR_SCALES` or `RPN_ANCHOR_RATIOS`.
+# the object's box (solid). The config is the one `train.ipynb` builds for this data: its
+# image size and anchor sizes come from the "suggested config" line above. If objects
+# have no well-overlapping anchor, change `RPN_ANCHOR_SCALES` or `RPN_ANCHOR_RATIOS`.
 
 # %%
 from maskrcnn import Config
+from maskrcnn.data.inspect import suggest_settings
 from maskrcnn.data.pipeline import load_image_gt
 from maskrcnn.evaluation import compute_overlaps
 from maskrcnn.modeling.anchors import pyramid_anchors
@@ -158,9 +161,10 @@ else:
     class InspectConfig(Config):
         NAME = DATASET
         NUM_CLASSES = dataset.num_classes
-        IMAGE_MIN_DIM = 512
-        IMAGE_MAX_DIM = 512
     config = InspectConfig()
+    for field, value in suggest_settings(report).items():  # as train.ipynb does
+        setattr(config, field, value)
+    config.validate()
 
 image, _, gt_class_ids, gt_boxes, _ = load_image_gt(dataset, config, image_id)
 anchors = pyramid_anchors(config, image.shape)

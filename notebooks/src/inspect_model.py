@@ -226,7 +226,7 @@ ROI_IMAGES = 4 if SMOKE else 20
 ratio = im.positive_roi_ratio(model, dataset, dataset.image_ids[:ROI_IMAGES])
 print(f"positive ROIs: {ratio['positive (%)'].mean():.1f} % on average over {len(ratio)} "
       f"images (at most {100 * config.ROI_POSITIVE_RATIO:.0f} % by ROI_POSITIVE_RATIO)")
-display(ratio)
+display(ratio.round(1))
 
 # %% [markdown]
 # ## What mini-masks cost

@@ -61,7 +61,11 @@ print(f"train: {len(train_set.image_ids)} images, val: {len(val_set.image_ids)} 
 # A `Config` subclass with UPPER_CASE fields, as in matterport. The shapes config of
 # the demo is small enough for a CPU. For a real dataset the class count comes from
 # the data; a ResNet-101 backbone is what the COCO weights have (ResNet-50 is
-# faster). Smoke mode takes the tiny preset that the tests use (`maskrcnn.presets`): 64 px
+# faster). As `maskrcnn train` does, the image size, the anchor sizes and the most
+# instances an image may hold come from the data (`suggest_settings`, the line
+# "suggested config" of `inspect_data.ipynb`): small objects suffer most from
+# downscaling, and an image with more objects than `MAX_GT_INSTANCES` trains on a subset.
+# Smoke mode takes the tiny preset that the tests use (`maskrcnn.presets`): 64 px
 # images, a narrow network, 4 steps an epoch.
 
 # %%
@@ -79,13 +83,18 @@ else:
         NUM_CLASSES = train_set.num_classes  # background included
         BACKBONE = "resnet101"
         IMAGES_PER_GPU = 2
-        IMAGE_MIN_DIM = 512
-        IMAGE_MAX_DIM = 512
         STEPS_PER_EPOCH = 100
         VALIDATION_STEPS = 10
         DETECTION_MIN_CONFIDENCE = 0.7
 
 config = TrainConfig()
+if not SMOKE and DATASET != "shapes":  # sizes, anchors and instance counts from the data
+    from maskrcnn.data.inspect import inspect_dataset, suggest_settings
+
+    suggested = suggest_settings(inspect_dataset(train_set, max_images=200))
+    for field, value in suggested.items():
+        setattr(config, field, value)
+    print("from the data:", ", ".join(f"{k}={v}" for k, v in suggested.items()))
 config.CHECKPOINTS_KEEP = "last_and_best"  # the newest and the best; "all": every epoch
 config.validate()
 config.display()
@@ -154,11 +163,12 @@ print("starting from:", INIT_WITH or "scratch")
 # ## TensorBoard
 #
 # Each training run writes TensorBoard logs to its folder under `MODEL_DIR`. Start
-# TensorBoard here, before training, and refresh it while the model trains (skipped
-# in smoke mode; the loss plot further down shows the same curves).
+# TensorBoard here, before training, and refresh it while the model trains (the loss
+# plot further down shows the same curves). In smoke mode it is started, checked and
+# stopped again, so that the tests notice when this cell breaks.
 
 # %%
-if not SMOKE and find_spec("tensorboard") is not None:
+if find_spec("tensorboard") is not None:
     print(f"TensorBoard on {MODEL_DIR}")
     # The extension starts the `tensorboard` program: name the one beside this kernel's
     # Python (a registered kernel's bin/ is often not on PATH: "Could not find tensorboard").
@@ -168,8 +178,19 @@ if not SMOKE and find_spec("tensorboard") is not None:
         os.environ.setdefault("TENSORBOARD_BINARY", str(program))
     # %load_ext tensorboard
     # %tensorboard --logdir "{MODEL_DIR}"
+    if SMOKE:  # the tests: it must have started; stop it so that no process is left
+        import signal
+
+        from tensorboard import manager
+
+        running = [i for i in manager.get_all() if i.logdir == str(MODEL_DIR)]
+        if not running:
+            raise RuntimeError(f"TensorBoard did not start on {MODEL_DIR}")
+        for info in running:
+            os.kill(info.pid, signal.SIGTERM)
+        print(f"TensorBoard started on port {running[0].port} and stopped (smoke mode)")
 else:
-    print("TensorBoard skipped (smoke mode, or tensorboard is not installed)")
+    print("TensorBoard is not installed: pip install tensorboard")
 
 # %% [markdown]
 # ## Augmentation
@@ -206,36 +227,48 @@ augmentation = default_augmentation()
 # (the same `TrainingBudget`): one stage, the heads from pretrained weights or all layers
 # from scratch, the learning rate warmed up over the first 5 % of the time and divided by
 # 10 after 80 %, stopping before the next step would run over (the epoch it stops in is
-# checkpointed as any other). `None`: the stages below. It is the one edit to shorten
-# or lengthen training. Training ends by calibrating the operating threshold on the
-# validation images (the line "operating point: ...").
+# checkpointed as any other), with the time that follows training (validation, the
+# checkpoints, calibration) kept out of the budget, so that the whole cell takes about
+# `BUDGET_MINUTES`; a progress line every half minute says where it stands. `None`: the
+# stages below. It is the one edit to shorten or lengthen training (smoke mode: a few
+# seconds). Training ends by calibrating the operating threshold on the validation
+# images (the line "operating point: ...").
 
 # %%
 BUDGET_MINUTES = None  # e.g. 20: train for 20 minutes instead of the stages below
 
+if SMOKE:
+    BUDGET_MINUTES = 0.5  # the tests: a few steps of the tiny model
 LR = config.LEARNING_RATE
-callbacks = []
+callbacks, budget = [], None
+if model.log_dir is None:  # a new run (init_with="last" continues the old one)
+    model.set_log_dir()
 if BUDGET_MINUTES:
-    from maskrcnn.trainer import TrainingBudget
+    from maskrcnn.budget import command_budget
 
-    callbacks = [TrainingBudget(max_seconds=60 * BUDGET_MINUTES)]
-    STAGES = [("heads" if INIT_WITH is not None else "all", 10 ** 6, LR)]  # until it is spent
-    print(f"budget: {BUDGET_MINUTES} minutes (warm-up over the first 5 %, learning rate / 10 "
-          "after 80 %)")
-elif SMOKE:
-    STAGES = [("all", 2, LR)]
+    budget = command_budget(model, train_set, val_set, minutes=BUDGET_MINUTES,
+                            report_seconds=30)
+    callbacks = [budget]
+    STAGES = [("heads" if INIT_WITH is not None else "all", model.epoch + 10 ** 6, LR)]
+    print(f"budget: {BUDGET_MINUTES} minutes, checkpoints and calibration included "
+          "(warm-up over the first 5 %, learning rate / 10 after 80 %)")
 elif INIT_WITH is not None:
     STAGES = [("heads", 10, LR), ("4+", 30, LR), ("all", 40, LR / 10)]
 else:
     STAGES = [("all", 6, LR), ("all", 8, LR / 10)]
 
-if model.log_dir is None:  # a new run (init_with="last" continues the old one)
-    model.set_log_dir()
 Path(model.log_dir).mkdir(parents=True, exist_ok=True)
 (Path(model.log_dir) / "dataset.json").write_text(json.dumps(dataset_choice(), indent=1))
 
+# verbose=2: a line per epoch; with a budget, its own progress lines instead
 histories = model.train_schedule(train_set, val_set, STAGES, augmentation=augmentation,
-                                 custom_callbacks=callbacks, verbose=2)
+                                 custom_callbacks=callbacks, verbose=0 if budget else 2)
+if budget is not None:
+    print(f"trained: {budget.steps} steps to epoch {model.epoch}"
+          + (f", stopped by the budget of {budget.stopped_by}" if budget.stopped_by else ""))
+    print(f"border objects: {model.config.DETECTION_BORDER_OBJECTS}")
+    print("operating point:", model.calibration.describe() if model.calibration else
+          f"{model.config.DETECTION_MIN_CONFIDENCE} (the config's, not calibrated)")
 
 # %% [markdown]
 # ## Losses

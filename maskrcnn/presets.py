@@ -113,13 +113,13 @@ def training_config(dataset, given: dict | None = None, from_scratch: bool = Fal
         suggested = suggest_settings(inspect_dataset(dataset, max_images=SUGGEST_IMAGES))
         taken = {k: v for k, v in suggested.items() if k not in values}
         if taken:
-            say("from the data (maskrcnn inspect; --set or --config to choose): "
+            say("from the data (maskrcnn inspect; your settings choose otherwise): "
                 + ", ".join(f"{k}={v}" for k, v in taken.items()))
         values.update(taken)
     if from_scratch:
         taken = from_scratch_settings(given=values)
         if taken:
-            say("from-scratch recipe (--set or --config to choose): "
+            say("from-scratch recipe (your settings choose otherwise): "
                 + ", ".join(f"{k}={v}" for k, v in taken.items()))
         values.update(taken)
     return Config.from_dict(values)

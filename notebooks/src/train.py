@@ -56,48 +56,58 @@ print(f"train: {len(train_set.image_ids)} images, val: {len(val_set.image_ids)} 
       f"images; classes: {train_set.class_names}")
 
 # %% [markdown]
-# ## Configuration
+# ## Starting weights and configuration
 #
-# A `Config` subclass with UPPER_CASE fields, as in matterport. The shapes config of
-# the demo is small enough for a CPU. For a real dataset the class count comes from
-# the data; a ResNet-101 backbone is what the COCO weights have (ResNet-50 is
-# faster). As `maskrcnn train` does, the image size, the anchor sizes and the most
-# instances an image may hold come from the data (`suggest_settings`, the line
-# "suggested config" of `inspect_data.ipynb`): small objects suffer most from
-# downscaling, and an image with more objects than `MAX_GT_INSTANCES` trains on a subset.
-# Smoke mode takes the tiny preset that the tests use (`maskrcnn.presets`): 64 px
-# images, a narrow network, 4 steps an epoch.
+# `INIT_WITH` picks the starting point: `"coco"` (matterport's `mask_rcnn_coco.h5`,
+# ResNet-101, about 250 MB, downloaded once into `~/.keras/maskrcnn`), `"imagenet"`
+# (a Keras ResNet backbone), `"last"` (resume the newest checkpoint in `MODEL_DIR`,
+# epoch count included), the path of an `.h5` file, or `None` (from scratch). Downloads
+# happen only with `ALLOW_DOWNLOAD`, never in smoke mode; the shapes config's `"small"`
+# backbone has no pretrained weights and starts from scratch.
+#
+# The configuration is a `Config` with UPPER_CASE fields, as in matterport, made the way
+# `maskrcnn train` makes it (`maskrcnn.presets.training_config`): your `SETTINGS` win;
+# the fields they leave out come from the data (image size, anchor sizes, the most
+# instances an image holds: the "suggested config" of `inspect_data.ipynb`; small objects
+# suffer most from downscaling) and, from scratch, from the recipe
+# (`maskrcnn.presets.FROM_SCRATCH`: ResNet-18, trained batch norms, narrow heads, crops,
+# copy-paste); the rest are the `Config` defaults (ResNet-101, what the COCO weights hold).
+# One line says what came from where, and the table below is what trains. The shapes
+# demo's config is small enough for a CPU; smoke mode takes the tiny preset the tests use.
 
 # %%
-from maskrcnn import Config
-from maskrcnn.presets import ShapesConfig, TinyShapesConfig
+from maskrcnn.checkpoint.download import COCO_WEIGHTS_FILE, cache_dir
+from maskrcnn.presets import ShapesConfig, TinyShapesConfig, training_config
+
+INIT_WITH = "coco"
+ALLOW_DOWNLOAD = True
+# Your Config fields, e.g. {"BACKBONE": "resnet50", "IMAGE_MAX_DIM": 1024}
+SETTINGS = {"STEPS_PER_EPOCH": 100, "VALIDATION_STEPS": 10}
+
+BACKBONE = SETTINGS.get("BACKBONE", "resnet101")
+if INIT_WITH in ("coco", "imagenet") and (SMOKE or DATASET == "shapes"
+                                          or BACKBONE not in ("resnet50", "resnet101")):
+    INIT_WITH = None  # smoke mode never downloads; "small" has no pretrained weights
+elif INIT_WITH == "coco" and BACKBONE != "resnet101":
+    INIT_WITH = "imagenet"  # the COCO file holds a ResNet-101
+if INIT_WITH in ("coco", "imagenet") and not ALLOW_DOWNLOAD:
+    cached = {"coco": COCO_WEIGHTS_FILE, "imagenet": f"{BACKBONE}_imagenet_matterport_names.h5"}
+    if not (Path(cache_dir()) / cached[INIT_WITH]).is_file():
+        print(f"{INIT_WITH} weights are not cached and downloads are off: "
+              "training from scratch")
+        INIT_WITH = None
 
 if SMOKE:
-    TrainConfig = TinyShapesConfig
+    config = TinyShapesConfig()
 elif DATASET == "shapes":
-    class TrainConfig(ShapesConfig):  # 128 px, "small" backbone, 3 classes
-        NAME = "shapes"
+    config = ShapesConfig()  # 128 px, "small" backbone, 3 classes
 else:
-    class TrainConfig(Config):
-        NAME = DATASET
-        NUM_CLASSES = train_set.num_classes  # background included
-        BACKBONE = "resnet101"
-        IMAGES_PER_GPU = 2
-        STEPS_PER_EPOCH = 100
-        VALIDATION_STEPS = 10
-        DETECTION_MIN_CONFIDENCE = 0.7
-
-config = TrainConfig()
-if not SMOKE and DATASET != "shapes":  # sizes, anchors and instance counts from the data
-    from maskrcnn.data.inspect import inspect_dataset, suggest_settings
-
-    suggested = suggest_settings(inspect_dataset(train_set, max_images=200))
-    for field, value in suggested.items():
-        setattr(config, field, value)
-    print("from the data:", ", ".join(f"{k}={v}" for k, v in suggested.items()))
+    config = training_config(train_set, {"NAME": DATASET, **SETTINGS},
+                             from_scratch=INIT_WITH is None)
 config.CHECKPOINTS_KEEP = "last_and_best"  # the newest and the best; "all": every epoch
 config.validate()
 config.display()
+print("starting from:", INIT_WITH or "scratch")
 
 # %% [markdown]
 # ## A look at the data
@@ -111,53 +121,17 @@ from maskrcnn import visualize
 visualize.display_dataset_samples(train_set, train_set.image_ids[:3])
 
 # %% [markdown]
-# ## The model and its starting weights
+# ## The model
 #
-# `INIT_WITH` picks the starting point: `"coco"` (matterport's `mask_rcnn_coco.h5`,
-# ResNet-101, about 250 MB, downloaded once into `~/.keras/maskrcnn`), `"imagenet"`
-# (a Keras ResNet backbone), `"last"` (resume the newest checkpoint in `MODEL_DIR`,
-# epoch count included), the path of an `.h5` file, or `None` (from scratch). The
-# class-specific head layers are left out automatically when the class count
-# differs. Downloads happen only with `ALLOW_DOWNLOAD`, never in smoke mode; the
-# shapes config's `"small"` backbone has no pretrained weights and starts from
-# scratch.
+# Built for training from the configuration above, with the starting weights; the
+# class-specific head layers are left out automatically when the class count differs.
 
 # %%
 from maskrcnn import MaskRCNN
-from maskrcnn.checkpoint.download import COCO_WEIGHTS_FILE, cache_dir
-
-INIT_WITH = "coco"
-ALLOW_DOWNLOAD = True
-
-PRETRAINED_BACKBONE = config.BACKBONE in ("resnet50", "resnet101")
-if INIT_WITH in ("coco", "imagenet") and (SMOKE or not PRETRAINED_BACKBONE):
-    INIT_WITH = None  # smoke mode never downloads; "small" has no pretrained weights
-elif INIT_WITH == "coco" and config.BACKBONE != "resnet101":
-    INIT_WITH = "imagenet"  # the COCO file holds a ResNet-101
-if INIT_WITH in ("coco", "imagenet") and not ALLOW_DOWNLOAD:
-    cached = {"coco": COCO_WEIGHTS_FILE,
-              "imagenet": f"{config.BACKBONE}_imagenet_matterport_names.h5"}
-    if not (Path(cache_dir()) / cached[INIT_WITH]).is_file():
-        print(f"{INIT_WITH} weights are not cached and downloads are off: "
-              "training from scratch")
-        INIT_WITH = None
-
-if INIT_WITH is None and DATASET != "shapes" and not SMOKE:
-    # From random weights, the recipe that `maskrcnn train` uses without --weights
-    # (maskrcnn.presets.FROM_SCRATCH: ResNet-18, trained batch norms, narrow heads, crops,
-    # copy-paste); the README's "Training from scratch" gives the measurements behind it.
-    from maskrcnn.presets import from_scratch_settings
-
-    recipe = from_scratch_settings()
-    for field, value in recipe.items():
-        setattr(config, field, value)
-    config.validate()
-    print("from scratch, the recipe replaces:", ", ".join(f"{k}={v}" for k, v in recipe.items()))
 
 model = MaskRCNN(mode="training", config=config, model_dir=str(MODEL_DIR))
 if INIT_WITH is not None:
     model.init_weights(INIT_WITH)
-print("starting from:", INIT_WITH or "scratch")
 
 # %% [markdown]
 # ## TensorBoard

@@ -1,6 +1,7 @@
 """TrainingBudget: fit a run into a number of steps and/or minutes of wall time, with what
 follows training (validation, checkpoint writes, the batch-norm pass, calibration) reserved out
-of the time, and progress that says where the run stands in its budget.
+of the time, and progress that says where the run stands in its budget. TrainingProgress: the
+one progress line of a training without a budget's own lines (steps, time left, loss).
 
     budget = TrainingBudget(max_seconds=180, started=command_start,
                             reserve=lambda step_s: finishing_seconds(config, step_s, ...))
@@ -11,8 +12,10 @@ import math
 import time
 
 import keras
+import numpy as np
 
 from .errors import ConfigError
+from .progress import progress_bar
 
 # Measured on kudzu (ResNet-18, 2 shared CPU cores): graphs built in 12-21 s, the batch-norm
 # pass 1.3 s an image, calibration 1.9 s an image, a checkpoint write 0.3 s.
@@ -199,3 +202,60 @@ def command_budget(model, train_set, val_set=None, minutes: float | None = None,
     return TrainingBudget(max_steps=steps, max_seconds=minutes * 60 if minutes else None,
                           reserve=reserve, started=started, report_seconds=report_seconds,
                           plan=plan)
+
+
+class TrainingProgress(keras.callbacks.Callback):
+    """The one progress line of a training: steps done of ``total_steps``, time left and the
+    running loss (with the validation loss once an epoch has it), over all epochs and, passed
+    to every stage of a schedule, over all stages. ``fit`` runs with ``verbose=0``, so Keras'
+    own "Epoch 1/6" lines never show. With a ``budget`` (a TrainingBudget that prints no
+    lines of its own) the total is the steps the budget allows, as it estimates them.
+    ``close_at_train_end=False`` leaves the line open across ``fit`` calls until
+    :meth:`close`."""
+
+    def __init__(self, total_steps: int, close_at_train_end: bool = True, budget=None):
+        super().__init__()
+        self.total, self.close_at_train_end = max(0, int(total_steps)), close_at_train_end
+        self.budget, self.bar, self.postfix = budget, None, {}
+
+    def on_train_begin(self, logs=None):
+        if self.bar is None:
+            self.bar = progress_bar(total=self.total, desc="training", unit="step",
+                                    mininterval=1.0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs and "loss" in logs:
+            self.postfix["loss"] = f"{float(np.asarray(logs['loss'])):.3f}"
+        if self.bar is None:
+            return
+        planned = self.budget.planned_steps() if self.budget is not None else None
+        if planned:  # the steps the budget leaves after this one, once it can tell
+            left = 0 if self.budget.stopped_by else max(0, planned - self.budget.steps)
+            self.bar.total = self.bar.n + 1 + left
+        self.bar.set_postfix(self.postfix, refresh=False)
+        self.bar.update(1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and "val_loss" in logs and self.bar is not None:
+            self.postfix["val_loss"] = f"{float(np.asarray(logs['val_loss'])):.3f}"
+            self.bar.set_postfix(self.postfix)
+
+    def on_train_end(self, logs=None):
+        if self.close_at_train_end:
+            self.close()
+
+    def close(self) -> None:
+        """End the line (it stays shown at its last state)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def progress_for(callbacks, total_steps: int, close_at_train_end: bool = True):
+    """The TrainingProgress to add to ``callbacks``, None where one of them already shows the
+    training's progress (a TrainingProgress, a TrainingBudget that prints its lines)."""
+    budgets = [cb for cb in callbacks if isinstance(cb, TrainingBudget)]
+    if any(isinstance(cb, TrainingProgress) for cb in callbacks) or any(
+            b.report_seconds is not None for b in budgets):
+        return None
+    return TrainingProgress(total_steps, close_at_train_end, budgets[0] if budgets else None)

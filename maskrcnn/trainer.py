@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .budget import TrainingBudget  # noqa: F401  (maskrcnn.trainer.TrainingBudget, as before)
+from .budget import TrainingBudget, TrainingProgress, progress_for  # noqa: F401
 from .data.pipeline import make_training_dataset
 from .errors import (
     ConfigError,
@@ -289,6 +289,8 @@ class Trainer:
               verbose: int | str = "auto"):
         """Train until epoch ``epochs`` (counting on from the checkpointer's epoch), one
         checkpoint per epoch. ``layers``: heads, 3+, 4+, 5+, all, or a regex of layer names.
+        ``verbose``: 0 shows nothing, anything else one progress line (a TrainingProgress,
+        unless a callback such as a TrainingBudget that prints its lines shows its own).
         Returns the Keras History (None when there was nothing left to train)."""
         c, ckpt = self.config, self.checkpointer
         c.validate()
@@ -336,17 +338,24 @@ class Trainer:
                                 every=max(1, c.STEPS_PER_EPOCH // 200)),
                      CheckpointCallback(save_checkpoint)]
         callbacks += list(custom_callbacks or [])
-        try:
+        progress = (progress_for(callbacks, (epochs - ckpt.epoch) * c.STEPS_PER_EPOCH)
+                    if verbose else None)
+        if progress is not None:
+            callbacks.append(progress)
+        try:  # Keras' own progress (verbose) stays off: TrainingProgress is the one line
             history = self.network.fit(
                 train_data, initial_epoch=ckpt.epoch, epochs=epochs,
                 steps_per_epoch=c.STEPS_PER_EPOCH, validation_data=val_data,
                 validation_steps=c.VALIDATION_STEPS if val_data is not None else None,
-                callbacks=callbacks, verbose=verbose, shuffle=False)
+                callbacks=callbacks, verbose=0, shuffle=False)
         except tf.errors.OpError as err:
             lost = worker_lost_error(err, self.strategy, guard.epoch, guard.last_checkpoint)
             raise (lost or dataset_error_from(err)) from None
         except KeyboardInterrupt:
             raise self.interrupted(guard, save_checkpoint) from None
+        finally:
+            if progress is not None:
+                progress.close()
         # The epochs that ran (a budget or a callback may have stopped before ``epochs``).
         ran = [int(e) + 1 for e in (getattr(history, "epoch", None) or [])]
         # Trained batch norms get the statistics of the final weights (PreciseBN), and the
@@ -378,16 +387,26 @@ class Trainer:
         call resumes an interrupted schedule. ``warmup_steps`` > 0 warms the learning rate up
         over the first batches of the first stage that runs. Returns each stage's History."""
         histories, first = [], True
-        for stage in as_stages(stages):
-            if stage.epochs <= self.checkpointer.epoch:
-                continue
-            callbacks = list(custom_callbacks or [])
-            if first and warmup_steps:
-                callbacks.append(LearningRateWarmup(warmup_steps))
-            first = False
-            histories.append(self.train(train_dataset, val_dataset, stage.learning_rate,
-                                        stage.epochs, stage.layers, augmentation, callbacks,
-                                        verbose))
+        stages = as_stages(stages)
+        steps = (stages[-1].epochs - self.checkpointer.epoch) * self.config.STEPS_PER_EPOCH
+        progress = (progress_for(list(custom_callbacks or []), steps, close_at_train_end=False)
+                    if verbose else None)  # one line over all the stages that run
+        try:
+            for stage in stages:
+                if stage.epochs <= self.checkpointer.epoch:
+                    continue
+                callbacks = list(custom_callbacks or [])
+                if first and warmup_steps:
+                    callbacks.append(LearningRateWarmup(warmup_steps))
+                if progress is not None:
+                    callbacks.append(progress)
+                first = False
+                histories.append(self.train(train_dataset, val_dataset, stage.learning_rate,
+                                            stage.epochs, stage.layers, augmentation,
+                                            callbacks, verbose))
+        finally:
+            if progress is not None:
+                progress.close()
         return histories
 
 

@@ -13,7 +13,7 @@ def run(args) -> int:
     result = run_demo(output_dir=args.output, model_dir=args.model_dir, epochs=args.epochs,
                       steps=args.steps, train_images=args.images, test_images=args.test_images,
                       size=args.size, backbone=args.backbone, images_per_gpu=args.batch,
-                      seed=args.seed, verbose=0 if args.quiet else 2)
+                      seed=args.seed, verbose=0 if args.quiet else 1)
     print(f"mAP@0.5: {result.map50:.3f}")
     print(f"mAP@[.5:.95]: {result.map_range:.3f}")
     print(f"COCO mask AP: {result.coco_segm_ap:.1f}")

@@ -61,9 +61,7 @@ def choose_cpu_kernels(environ=os.environ, modules=sys.modules) -> str | None:
         return None
     environ[ONEDNN] = "1"
     return (f"TensorFlow's oneDNN CPU kernels: on for training ({ONEDNN}=1: faster "
-            f"convolution gradients on CPUs; {ONEDNN}=0 keeps TensorFlow's choice). On CPUs "
-            "without AVX-512 oneDNN then logs once that it 'supports DT_... only on platforms "
-            "with AVX-512': harmless, TensorFlow's own kernel runs that op")
+            f"convolution gradients on CPUs; {ONEDNN}=0 keeps TensorFlow's choice)")
 
 
 def calibration_dataset(args, val_set):

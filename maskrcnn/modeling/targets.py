@@ -118,8 +118,11 @@ def _mask_targets(rois, gt_boxes, gt_index, gt_masks, config):
     (B, P); gt_masks (B, h, w, G) -> (B, P, mh, mw) float 0/1."""
     batch, count = tf.shape(rois)[0], tf.shape(rois)[1]
     h, w, g = tf.shape(gt_masks)[1], tf.shape(gt_masks)[2], tf.shape(gt_masks)[3]
-    masks = tf.reshape(tf.transpose(tf.cast(gt_masks, tf.float32), [0, 3, 1, 2]),
-                       [-1, h, w, 1])  # (B*G, h, w, 1)
+    # 0/1 floats made by a select, not a cast: Grappler would move a widening cast after the
+    # transpose, and oneDNN's graph pass, which takes Transposes of floats only, logs
+    # "oneDNN supports DT_UINT8 only on platforms with AVX-512" for a uint8 one.
+    masks = tf.where(gt_masks > 0, 1.0, 0.0)
+    masks = tf.reshape(tf.transpose(masks, [0, 3, 1, 2]), [-1, h, w, 1])  # (B*G, h, w, 1)
     mask_index = tf.reshape(tf.range(batch)[:, None] * g + gt_index, [-1])
     boxes = tf.reshape(rois, [-1, 4])
     if config.USE_MINI_MASK:  # express the ROI in its ground-truth box's frame

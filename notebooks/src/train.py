@@ -193,8 +193,9 @@ augmentation = default_augmentation()
 # a tenth of the rate. Finished
 # stages are skipped: after `model.init_weights("last")` the same call resumes an
 # interrupted schedule. A checkpoint is written after each epoch; only the newest and
-# the one with the lowest validation loss are kept. Keras prints one line per epoch
-# (`verbose=2`), which reads the same in Colab, Jupyter and an exported page. The
+# the one with the lowest validation loss are kept. One progress line, updated in place,
+# shows the steps done of all stages, the time left, the loss and, after each epoch,
+# the validation loss. The
 # dataset choice is saved beside the checkpoints (`dataset.json`) for `evaluate.ipynb`.
 #
 # `BUDGET_MINUTES` trains for a time instead, as `maskrcnn train --budget-minutes` does
@@ -234,9 +235,9 @@ else:
 Path(model.log_dir).mkdir(parents=True, exist_ok=True)
 (Path(model.log_dir) / "dataset.json").write_text(json.dumps(dataset_choice(), indent=1))
 
-# verbose=2: a line per epoch; with a budget, its own progress lines instead
+# one progress line over all stages; with a budget, its own progress lines instead
 histories = model.train_schedule(train_set, val_set, STAGES, augmentation=augmentation,
-                                 custom_callbacks=callbacks, verbose=0 if budget else 2)
+                                 custom_callbacks=callbacks, verbose=0 if budget else 1)
 if budget is not None:
     print(f"trained: {budget.steps} steps to epoch {model.epoch}"
           + (f", stopped by the budget of {budget.stopped_by}" if budget.stopped_by else ""))

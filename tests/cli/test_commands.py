@@ -9,9 +9,12 @@ def test_demo_evaluate_export(tmp_path, capsys):
     figures, logs = tmp_path / "figures", tmp_path / "logs"
     status = main(["demo", "--epochs", "1", "--steps", "2", "--images", "8", "--test-images",
                    "4", "--size", "64", "--batch", "2", "--output", str(figures),
-                   "--model-dir", str(logs), "--quiet"])
-    out = capsys.readouterr().out
+                   "--model-dir", str(logs)])
+    out, err = capsys.readouterr()
     assert status == 0
+    # one progress line of the project's (steps done of all, time left, loss), not Keras'
+    assert not re.search(r"^Epoch \d+/\d+", out + err, re.M), out + err
+    assert re.search(r"training: 100%.*\b2/2 \[.*loss=", err), err
     assert re.search(r"^mAP@0\.5: \d\.\d{3}$", out, re.M)
     assert re.search(r"^mAP@\[\.5:\.95\]: \d\.\d{3}$", out, re.M)
     assert re.search(r"^\|\s*segm\s*\|", out, re.M) and "APs" in out  # the COCO tables

@@ -1,4 +1,6 @@
-"""Files on disk: JSON with useful errors, image paths and sizes, safe zip extraction.
+"""Files on disk: JSON with useful errors, image paths and sizes, safe zip extraction, and
+the split helpers every reader's ``splits(path)`` shares (a file's own split, the
+``NAME.<split>.json`` parts ``maskrcnn split`` writes).
 
 The shared file primitives of the readers (:mod:`maskrcnn.data.readers`) and of
 :mod:`maskrcnn.data.layout`.
@@ -14,6 +16,7 @@ import shutil
 import threading
 import zipfile
 from contextlib import contextmanager, suppress
+from typing import NamedTuple
 
 from PIL import UnidentifiedImageError
 
@@ -281,6 +284,25 @@ def register_image_file(image_dir: str, file_name: str, seen: set,
     return image_path, width, height
 
 
+class SplitSource(NamedTuple):
+    """Where one split lies, as a reader's ``splits(path)`` lists it and its ``load(source)``
+    reads it: the annotations (a file, or a folder of files) and the image folder (None: the
+    reader's default for those annotations). A path read as it is: ``SplitSource(path, None)``."""
+
+    annotations: str
+    images: str | None
+
+
+#: The key of a path that names no split (a LabelMe file, a BDD100K or Open Images file, a
+#: YOLO labels folder): it is read as it is, whatever split is asked for.
+EVERY_SPLIT = "*"
+
+
+def every_split(path) -> dict[str, SplitSource]:
+    """The splits of a path that names none: the path itself, read whatever split is asked."""
+    return {EVERY_SPLIT: SplitSource(os.fspath(path), None)}
+
+
 def split_name(file_name: str) -> str:
     """The split an annotation file is for: ``instances_val2017.json`` -> ``val2017``,
     ``D2S_training.json`` -> ``train``."""
@@ -290,8 +312,30 @@ def split_name(file_name: str) -> str:
     return {"training": "train", "validation": "val"}.get(stem, stem)
 
 
+def folder_split_name(folder: str) -> str:
+    """The split a folder that is one split is named for (``balloon/val`` -> ``val``)."""
+    return split_name(os.path.basename(os.path.abspath(folder)))
+
+
 #: Names that say a file or folder holds one split (train, val2017, test, validation...).
 SPLIT_WORD = re.compile(r"(train|val|valid|test|dev)[a-z]*\d*", re.IGNORECASE)
+
+
+def visible_entries(folder: str) -> list[str]:
+    """The names in ``folder``, sorted, without hidden ones and ``__MACOSX`` (what a zip made
+    on a Mac adds); [] when it is not a folder."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(e for e in os.listdir(folder) if not e.startswith((".", "__MACOSX")))
+
+
+def json_files(folder: str) -> list[str]:
+    """The ``*.json`` files of ``folder`` (hidden ones left out), sorted; [] when it is not a
+    folder."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                  if f.lower().endswith(".json") and not f.startswith("."))
 
 
 def split_parts(annotation_file: str) -> dict[str, str]:
@@ -313,19 +357,45 @@ def split_parts(annotation_file: str) -> dict[str, str]:
     return {}
 
 
-def file_splits(annotation_file) -> dict[str, str]:
-    """The splits one annotation file provides, {split: file}: the parts ``maskrcnn split``
-    wrote (:func:`split_parts`), else the file alone, named for the split its name or its
-    folder says (``instances_val2017.json``: val2017; ``val/via_region_data.json``: val),
-    else ``train``: a file of no split trains."""
+def folder_parts(folder: str) -> dict[str, SplitSource]:
+    """The parts ``maskrcnn split`` wrote into ``folder`` (:func:`split_parts` of its first
+    JSON that has any), each with the folder's images: {part: SplitSource}; {} for none."""
+    parts = next(filter(None, map(split_parts, json_files(folder))), {})
+    return {part: SplitSource(file, folder) for part, file in parts.items()}
+
+
+def file_splits(annotation_file) -> dict[str, SplitSource]:
+    """The splits one COCO or VIA annotation file provides, {split: SplitSource(file, None)}:
+    the parts ``maskrcnn split`` wrote (:func:`split_parts`), else the file alone, named for
+    the split its name or its folder says (``instances_val2017.json``: val2017;
+    ``val/via_region_data.json``: val), else ``train``: a file of no split trains."""
     path = os.fspath(annotation_file)
     parts = split_parts(path)
     if parts:
-        return parts
+        return {part: SplitSource(file, None) for part, file in parts.items()}
     for name in (os.path.basename(path), os.path.basename(os.path.dirname(os.path.abspath(path)))):
         if SPLIT_WORD.fullmatch(split_name(name)):
-            return {split_name(name): path}
-    return {"train": path}
+            return {split_name(name): SplitSource(path, None)}
+    return {"train": SplitSource(path, None)}
+
+
+def pick_split(path, sources: dict, split: str | None, cut_hint: bool = False):
+    """The source of ``split`` among ``sources`` (a reader's ``splits(path)``); None picks
+    train if there is one, else the first. A path that names no split
+    (:data:`EVERY_SPLIT`) serves any. Otherwise DatasetError naming the splits there are;
+    ``cut_hint``: ``path`` is a COCO or VIA file, which ``maskrcnn split`` can cut."""
+    if split is None:
+        split = "train" if "train" in sources else next(iter(sources))
+    if split in sources:
+        return sources[split]
+    if EVERY_SPLIT in sources:
+        return sources[EVERY_SPLIT]
+    if cut_hint:
+        raise DatasetError(
+            f"{path}: no split {split!r} in this file (it provides "
+            f"{', '.join(sorted(sources))}); make train and val files from it with "
+            f"`maskrcnn split {path}` and pass one of them, or a folder with {split}/")
+    raise DatasetError(f"{path}: no split {split!r}; found {sorted(sources)}")
 
 
 def guess_image_dir(annotation_file: str) -> str:
@@ -414,3 +484,23 @@ def safe_extract_zip(zip_path, target_dir) -> str:
                                "it is redone on the next call") from None
     return target_dir
 
+
+def dataset_folders(path) -> list[str]:
+    """Where a dataset path's layout may be, innermost first, ``path`` itself (a folder, a
+    file, or a zip as the folder it is extracted into beside it, once: see
+    :func:`safe_extract_zip`) last; before it the one folder it holds, if it holds only
+    one (a zip's top folder), and so on down."""
+    path = os.fspath(path)
+    if os.path.isfile(path) and path.lower().endswith(".zip"):
+        target = os.path.splitext(path)[0]
+        if not extraction_complete(path, target):
+            safe_extract_zip(path, target)
+        path = target
+    folders, entries = [path], visible_entries(path)
+    while len(entries) == 1 and os.path.isdir(os.path.join(folders[0], entries[0])):
+        inner = os.path.join(folders[0], entries[0])
+        if os.path.realpath(inner) in map(os.path.realpath, folders):
+            break  # a link back up: no deeper
+        folders.insert(0, inner)
+        entries = visible_entries(inner)
+    return folders

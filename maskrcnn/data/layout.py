@@ -147,14 +147,13 @@ def open_dataset(path, format: str, images=None, split: str | None = None,
     from it (:func:`maskrcnn.data.files.file_splits`); any other split is an error. A file of
     the other formats names no split and is read for any. ``options`` go to the reader."""
     reader = _reader(format)
-    given = os.fspath(path)
-    folders = dataset_folders(given)
-    path = folders[-1]
-    if split is None and not os.path.isdir(path):
-        source = SplitSource(path, None)  # a file as it is
+    folders = dataset_folders(path)
+    where = folders[-1]  # a zip: the folder it was extracted into
+    if split is None and not os.path.isdir(where):
+        source = SplitSource(where, None)  # a file as it is
     else:
-        source = pick_split(given, _listed(folders, format).splits, split,
-                            cut_hint=os.path.isfile(path) and format in CUT_FORMATS)
+        source = pick_split(path, _listed(folders, format).splits, split,
+                            cut_hint=os.path.isfile(where) and format in CUT_FORMATS)
     if images is not None:
         source = source._replace(images=os.fspath(images))
     return reader.load(source, strict=strict, **options)

@@ -109,15 +109,17 @@ def find_layout(path) -> DatasetLayout:
     return _folder_layout(dataset_folders(path))
 
 
-def _listed(folders: list[str], format: str) -> DatasetLayout:
+def _listed(folders: list[str], format: str, shown) -> DatasetLayout:
+    """The layout the reader of ``format`` lists for ``folders`` (see :func:`_first_listed`);
+    for a COCO or VIA folder it does not know, DatasetError naming ``shown`` (the path as
+    given) and the format it looks like instead."""
     try:
         return _first_listed(folders, (format,))
     except DatasetError:
         if format not in FOLDER_FORMATS or not os.path.isdir(folders[-1]):
             raise
         other = _folder_layout(folders).format  # or DatasetError: a folder no reader knows
-        raise DatasetError(f"{folders[-1]}: looks like a {other} dataset, not {format}"
-                           ) from None
+        raise DatasetError(f"{shown}: looks like a {other} dataset, not {format}") from None
 
 
 def dataset_layout(path, format: str) -> DatasetLayout:
@@ -125,7 +127,7 @@ def dataset_layout(path, format: str) -> DatasetLayout:
     the one folder it holds first). DatasetError when it lists none; for a COCO or VIA
     folder, saying which of the two it looks like instead, or what was looked for."""
     _reader(format)
-    return _listed(dataset_folders(path), format)
+    return _listed(dataset_folders(path), format, path)
 
 
 def labelme_yolo_layout(path, format: str) -> DatasetLayout:
@@ -152,7 +154,7 @@ def open_dataset(path, format: str, images=None, split: str | None = None,
     if split is None and not os.path.isdir(where):
         source = SplitSource(where, None)  # a file as it is
     else:
-        source = pick_split(path, _listed(folders, format).splits, split,
+        source = pick_split(path, _listed(folders, format, path).splits, split,
                             cut_hint=os.path.isfile(where) and format in CUT_FORMATS)
     if images is not None:
         source = source._replace(images=os.fspath(images))

@@ -252,9 +252,8 @@ def _read_split(chosen: YoloSplit, *, names=None, class_names=None, strict: bool
                            "(or a labels folder with its image folder given)")
     if names is None:
         if yaml_path is None:
-            raise DatasetError(f"{labels}: no data.yaml with the class names found for these "
-                               "labels; write one beside the dataset ('names: [cat, dog]') or "
-                               "pass names=[...]")
+            raise DatasetError(f"{labels}: no data.yaml with the class names found; write one "
+                               "('names: [cat, dog]') or pass names=[...]")
         names = yaml_names(read_data_yaml(yaml_path), yaml_path)
     names = [str(n) for n in names]
     keep = names if class_names is None else list(class_names)

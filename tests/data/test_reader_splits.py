@@ -212,6 +212,16 @@ def test_yolo_labels_folder_with_images_reads_for_any_split(tmp_path):
         assert ds.image_info[0]["id"] == "a.jpg" and ds.class_names == ["BG", "box"]
 
 
+def test_inspect_reads_every_split_of_a_labelme_folder(tmp_path):
+    from maskrcnn.data.inspect import inspect_path
+
+    for split, count in (("train", 2), ("val", 1)):
+        for i in range(count):
+            labelme_file(tmp_path / split, f"{split}{i}", [shape("x", [[1, 1], [9, 1], [9, 9]])])
+    report = inspect_path(tmp_path, "labelme")
+    assert {s: r.num_images for s, r in report.splits.items()} == {"train": 2, "val": 1}
+
+
 def test_a_single_file_of_the_other_formats_is_read_for_any_split(tmp_path):
     path = labelme_file(tmp_path, "one", [shape("x", [[1, 1], [9, 1], [9, 9]])])
     for split in (None, "train", "val"):

@@ -7,7 +7,7 @@ asks it:
 
 * a ``.zip`` is read as the folder it is extracted into, beside it (once: a marker records a
   complete extraction, and one killed half-way is redone; see
-  :func:`maskrcnn.data.files.safe_extract_zip`); a folder that holds only one folder (a
+  :func:`maskrcnn.data.archives.safe_extract_zip`); a folder that holds only one folder (a
   zip's top folder) is looked into first;
 * :func:`dataset_layout`: the splits the reader of a format lists for a path;
   :func:`find_layout`: which of the COCO and VIA readers a folder is for;
@@ -22,15 +22,17 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from ..errors import DatasetError
-from .files import (  # noqa: F401  (load_json, safe_extract_zip...: their old home, kept)
-    EVERY_SPLIT,
+from .archives import (  # noqa: F401  (safe_extract_zip...: their old home, kept)
     EXTRACTED_MARKER,
-    SplitSource,
     dataset_folders,
     extraction_complete,
+    safe_extract_zip,
+)
+from .files import (  # noqa: F401  (load_json: its old home, kept)
+    EVERY_SPLIT,
+    SplitSource,
     load_json,
     pick_split,
-    safe_extract_zip,
     visible_entries,
 )
 from .readers import bdd, coco, labelme, openimages, via, yolo
@@ -70,7 +72,7 @@ def _reader(format: str):
 
 def _first_listed(folders: list[str], formats: tuple) -> DatasetLayout:
     """The layout of the first of ``folders`` (innermost first: see
-    :func:`maskrcnn.data.files.dataset_folders`) for which the reader of one of ``formats``
+    :func:`maskrcnn.data.archives.dataset_folders`) for which the reader of one of ``formats``
     (asked in this order) lists splits; in the inner folders only splits with names count.
     DatasetError of the last reader asked when none does."""
     for folder in folders[:-1]:

@@ -7,7 +7,8 @@ import zipfile
 import pytest
 from PIL import Image
 
-from maskrcnn.data.files import EVERY_SPLIT, SplitSource, dataset_folders
+from maskrcnn.data.archives import dataset_folders
+from maskrcnn.data.files import EVERY_SPLIT, SplitSource
 from maskrcnn.data.layout import READERS, dataset_layout, find_layout, open_dataset
 from maskrcnn.data.readers import bdd, coco, labelme, openimages, via, yolo
 from maskrcnn.errors import DatasetError

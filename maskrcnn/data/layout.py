@@ -157,7 +157,7 @@ def open_dataset(path, format: str, images=None, split: str | None = None,
         source = SplitSource(where, None)  # a file as it is
     else:
         source = pick_split(path, _listed(folders, format, path).splits, split,
-                            cut_hint=os.path.isfile(where) and format in CUT_FORMATS)
+                            cut_hint=format in CUT_FORMATS and not os.path.isdir(where))
     if images is not None:
         source = source._replace(images=os.fspath(images))
     return reader.load(source, strict=strict, **options)

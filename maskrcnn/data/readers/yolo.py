@@ -248,8 +248,7 @@ def _read_split(chosen: YoloSplit, *, names=None, class_names=None, strict: bool
     labels, images, yaml_path = chosen
     if images is None:
         raise DatasetError(f"{labels}: not a YOLO dataset: expected a data.yaml naming "
-                           "train/val image folders, or a folder with images/ and labels/ "
-                           "(or a labels folder with its image folder given)")
+                           "train/val image folders, or a folder with images/ and labels/")
     if names is None:
         if yaml_path is None:
             raise DatasetError(f"{labels}: no data.yaml with the class names found; write one "

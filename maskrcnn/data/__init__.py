@@ -2,19 +2,19 @@
 
 Shared primitives: :mod:`.dataset` (the Dataset API), :mod:`.image_io`, :mod:`.instances`
 (instances before rasterising), :mod:`.problems` (problems and ``ReportingDataset``),
-:mod:`.files` (JSON, image paths, zips), :mod:`.polygons` (masks as polygons). Above them
-the readers (:mod:`.readers`: coco, via, bdd, openimages, labelme, yolo, shapes), then
-:mod:`.layout` (``open_dataset``), :mod:`.inspect`, :mod:`.convert`, :mod:`.writers` (a
-dataset or predictions as COCO, VIA, LabelMe or YOLO files) and :mod:`.merge` (corrected
-annotations merged into the originals). The input pipeline (:mod:`.transforms`,
-:mod:`.pipeline`) is separate and is not imported here (it is the only part that may load
-TensorFlow, and only when called).
+:mod:`.files` (JSON, image paths, the readers' split helpers), :mod:`.polygons` (masks as
+polygons). Above them the readers (:mod:`.readers`: coco, via, bdd, openimages, labelme,
+yolo, shapes), then :mod:`.archives` (dataset zips), :mod:`.layout` (``open_dataset``),
+:mod:`.inspect`, :mod:`.convert`, :mod:`.writers` (a dataset or predictions as COCO, VIA,
+LabelMe or YOLO files) and :mod:`.merge` (corrected annotations merged into the originals).
+The input pipeline (:mod:`.transforms`, :mod:`.pipeline`) is separate and is not imported
+here (it is the only part that may load TensorFlow, and only when called).
 """
 import sys
 
+from .archives import safe_extract_zip
 from .convert import dataset_to_coco, write_coco_json
 from .dataset import Dataset
-from .files import safe_extract_zip
 from .inspect import inspect_dataset, inspect_path
 from .layout import open_dataset
 from .merge import merge_annotations

@@ -1,4 +1,6 @@
-"""Files on disk: JSON with useful errors, image paths and sizes, safe zip extraction.
+"""Files on disk: JSON with useful errors, image paths and sizes, atomic writes, and the
+split helpers every reader's ``splits(path)`` shares (a file's own split, the
+``NAME.<split>.json`` parts ``maskrcnn split`` writes). Zips: :mod:`maskrcnn.data.archives`.
 
 The shared file primitives of the readers (:mod:`maskrcnn.data.readers`) and of
 :mod:`maskrcnn.data.layout`.
@@ -10,10 +12,9 @@ import gc
 import json
 import os
 import re
-import shutil
 import threading
-import zipfile
 from contextlib import contextmanager, suppress
+from typing import NamedTuple
 
 from PIL import UnidentifiedImageError
 
@@ -281,6 +282,25 @@ def register_image_file(image_dir: str, file_name: str, seen: set,
     return image_path, width, height
 
 
+class SplitSource(NamedTuple):
+    """Where one split lies, as a reader's ``splits(path)`` lists it and its ``load(source)``
+    reads it: the annotations (a file, or a folder of files) and the image folder (None: the
+    reader's default for those annotations). A path read as it is: ``SplitSource(path, None)``."""
+
+    annotations: str
+    images: str | None
+
+
+#: The key of a path that names no split (a LabelMe file, a BDD100K or Open Images file, a
+#: YOLO labels folder): it is read as it is, whatever split is asked for.
+EVERY_SPLIT = "*"
+
+
+def every_split(path) -> dict[str, SplitSource]:
+    """The splits of a path that names none: the path itself, read whatever split is asked."""
+    return {EVERY_SPLIT: SplitSource(os.fspath(path), None)}
+
+
 def split_name(file_name: str) -> str:
     """The split an annotation file is for: ``instances_val2017.json`` -> ``val2017``,
     ``D2S_training.json`` -> ``train``."""
@@ -290,8 +310,30 @@ def split_name(file_name: str) -> str:
     return {"training": "train", "validation": "val"}.get(stem, stem)
 
 
+def folder_split_name(folder: str) -> str:
+    """The split a folder that is one split is named for (``balloon/val`` -> ``val``)."""
+    return split_name(os.path.basename(os.path.abspath(folder)))
+
+
 #: Names that say a file or folder holds one split (train, val2017, test, validation...).
 SPLIT_WORD = re.compile(r"(train|val|valid|test|dev)[a-z]*\d*", re.IGNORECASE)
+
+
+def visible_entries(folder: str) -> list[str]:
+    """The names in ``folder``, sorted, without hidden ones and ``__MACOSX`` (what a zip made
+    on a Mac adds); [] when it is not a folder."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(e for e in os.listdir(folder) if not e.startswith((".", "__MACOSX")))
+
+
+def json_files(folder: str) -> list[str]:
+    """The ``*.json`` files of ``folder`` (hidden ones left out), sorted; [] when it is not a
+    folder."""
+    if not os.path.isdir(folder):
+        return []
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                  if f.lower().endswith(".json") and not f.startswith("."))
 
 
 def split_parts(annotation_file: str) -> dict[str, str]:
@@ -313,19 +355,45 @@ def split_parts(annotation_file: str) -> dict[str, str]:
     return {}
 
 
-def file_splits(annotation_file) -> dict[str, str]:
-    """The splits one annotation file provides, {split: file}: the parts ``maskrcnn split``
-    wrote (:func:`split_parts`), else the file alone, named for the split its name or its
-    folder says (``instances_val2017.json``: val2017; ``val/via_region_data.json``: val),
-    else ``train``: a file of no split trains."""
+def folder_parts(folder: str) -> dict[str, SplitSource]:
+    """The parts ``maskrcnn split`` wrote into ``folder`` (:func:`split_parts` of its first
+    JSON that has any), each with the folder's images: {part: SplitSource}; {} for none."""
+    parts = next(filter(None, map(split_parts, json_files(folder))), {})
+    return {part: SplitSource(file, folder) for part, file in parts.items()}
+
+
+def file_splits(annotation_file) -> dict[str, SplitSource]:
+    """The splits one COCO or VIA annotation file provides, {split: SplitSource(file, None)}:
+    the parts ``maskrcnn split`` wrote (:func:`split_parts`), else the file alone, named for
+    the split its name or its folder says (``instances_val2017.json``: val2017;
+    ``val/via_region_data.json``: val), else ``train``: a file of no split trains."""
     path = os.fspath(annotation_file)
     parts = split_parts(path)
     if parts:
-        return parts
+        return {part: SplitSource(file, None) for part, file in parts.items()}
     for name in (os.path.basename(path), os.path.basename(os.path.dirname(os.path.abspath(path)))):
         if SPLIT_WORD.fullmatch(split_name(name)):
-            return {split_name(name): path}
-    return {"train": path}
+            return {split_name(name): SplitSource(path, None)}
+    return {"train": SplitSource(path, None)}
+
+
+def pick_split(path, sources: dict, split: str | None, cut_hint: bool = False):
+    """The source of ``split`` among ``sources`` (a reader's ``splits(path)``); None picks
+    train if there is one, else the first. A path that names no split
+    (:data:`EVERY_SPLIT`) serves any. Otherwise DatasetError naming the splits there are;
+    ``cut_hint``: ``path`` is a COCO or VIA file, which ``maskrcnn split`` can cut."""
+    if split is None:
+        split = "train" if "train" in sources else next(iter(sources))
+    if split in sources:
+        return sources[split]
+    if EVERY_SPLIT in sources:
+        return sources[EVERY_SPLIT]
+    if cut_hint:
+        raise DatasetError(
+            f"{path}: no split {split!r} in this file (it provides "
+            f"{', '.join(sorted(sources))}); make train and val files from it with "
+            f"`maskrcnn split {path}` and pass one of them, or a folder with {split}/")
+    raise DatasetError(f"{path}: no split {split!r}; found {sorted(sources)}")
 
 
 def guess_image_dir(annotation_file: str) -> str:
@@ -341,76 +409,3 @@ def guess_image_dir(annotation_file: str) -> str:
         if name and os.path.isdir(os.path.join(root, name)):
             return os.path.join(root, name)
     return root
-
-
-#: Written into a folder once a zip is fully extracted there; without it (a run killed
-#: half-way) the extraction is redone.
-EXTRACTED_MARKER = ".maskrcnn-extracted.json"
-
-
-def _zip_stamp(zip_path: str) -> dict:
-    stat = os.stat(zip_path)
-    return {"zip": os.path.basename(zip_path), "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns}
-
-
-def extraction_complete(zip_path, target_dir) -> bool:
-    """Whether ``target_dir`` holds a finished extraction of this very zip (same name, size
-    and modification time), as :func:`safe_extract_zip` marks it."""
-    marker = os.path.join(os.fspath(target_dir), EXTRACTED_MARKER)
-    try:
-        with open(marker, encoding="utf-8") as f:
-            return json.load(f) == _zip_stamp(os.fspath(zip_path))
-    except (OSError, ValueError):
-        return False
-
-
-def safe_extract_zip(zip_path, target_dir) -> str:
-    """Extract a zip into ``target_dir``; refuses (before writing anything) members with an
-    absolute path, a drive, ``..`` escaping the target, or a symlink. Returns ``target_dir``.
-
-    A new folder is filled under the name ``<target_dir>.partial`` and renamed when complete,
-    so a run killed half-way never leaves a ``target_dir`` that looks finished; an existing
-    folder is extracted into again. Either way a marker file (:data:`EXTRACTED_MARKER`) is
-    written last; :func:`extraction_complete` checks it, and a folder that already holds a
-    complete extraction of this zip is left as it is."""
-    zip_path, target_dir = os.fspath(zip_path), os.fspath(target_dir)
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as err:
-        raise DatasetError(f"{zip_path}: not a readable zip file ({err})") from None
-    with archive:
-        if extraction_complete(zip_path, target_dir):
-            return target_dir
-        fresh = not os.path.exists(target_dir)
-        work = target_dir.rstrip("/\\") + ".partial" if fresh else target_dir
-        work_real = os.path.realpath(work)
-        for member in archive.infolist():
-            name = member.filename
-            mode = member.external_attr >> 16
-            if (name.startswith(("/", "\\")) or ":" in name.split("/")[0]
-                    or (mode & 0o170000) == 0o120000):
-                raise DatasetError(f"{zip_path}: member {name!r} is an absolute path, a drive "
-                                   "or a link; refusing to extract")
-            dest = os.path.realpath(os.path.join(work_real, name.replace("\\", "/")))
-            if os.path.commonpath([work_real, dest]) != work_real:
-                raise DatasetError(f"{zip_path}: member {name!r} would be written outside "
-                                   f"{target_dir}; refusing to extract")
-        try:
-            if fresh and os.path.exists(work):
-                shutil.rmtree(work)  # left by a run that was killed
-            os.makedirs(work, exist_ok=True)
-            marker = os.path.join(work, EXTRACTED_MARKER)
-            if os.path.exists(marker):
-                os.remove(marker)  # a stale marker (of another zip) must not survive a kill
-            archive.extractall(work_real)
-            with open(marker + ".tmp", "w", encoding="utf-8") as f:
-                json.dump(_zip_stamp(zip_path), f)
-            os.replace(marker + ".tmp", marker)
-            if fresh:
-                os.replace(work, target_dir)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise DatasetError(f"{zip_path}: extraction into {target_dir} failed ({err}); "
-                               "it is redone on the next call") from None
-    return target_dir
-

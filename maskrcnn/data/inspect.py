@@ -28,7 +28,8 @@ from .duplicates import (
     duplicate_instances,
     file_digest,
 )
-from .layout import find_layout, open_dataset
+from .files import EVERY_SPLIT
+from .layout import dataset_layout, open_dataset
 from .problems import Problem, Problems, ReportingDataset  # noqa: F401  (their old home)
 from .transforms import extract_bboxes
 
@@ -277,14 +278,15 @@ def inspect_dataset(dataset, max_images: int | None = None, split: str | None = 
 
 
 def _folder_layout(path: str, format: str):
-    """The layout of a dataset folder or zip of ``format``; None for anything else."""
+    """The layout of a dataset folder or zip of ``format`` that names its splits; None for
+    anything else."""
     if not (os.path.isdir(path) or path.lower().endswith(".zip")):
         return None
     try:
-        layout = find_layout(path)
+        layout = dataset_layout(path, format)
     except DatasetError:
         return None
-    return layout if layout.format == format else None
+    return None if EVERY_SPLIT in layout.splits else layout
 
 
 def inspect_path(path, format: str, images: str | None = None, split: str | None = None,

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ...errors import DatasetError
-from ..files import load_json, register_image_file
+from ..files import SplitSource, every_split, load_json, register_image_file
 from ..image_io import open_image, shown
 from ..instances import Instance, InstanceDataset, clip_polygon, number
 from ..problems import ItemError, ReportingDataset
@@ -283,3 +283,20 @@ def load_bdd_bitmasks(bitmask_dir, image_dir, *, categories=None, category_names
                           file_name=stem + image_ext, other_categories=others)
     dataset.prepare()
     return dataset
+
+
+def splits(path) -> dict[str, SplitSource]:
+    """The splits ``path`` offers: a label JSON or a bitmask folder names none, so it is read
+    whatever split is asked (:func:`maskrcnn.data.files.every_split`)."""
+    return every_split(path)
+
+
+def load(split_source: SplitSource, **options):
+    """Read a label JSON (:func:`load_bdd`) or a bitmask folder (:func:`load_bdd_bitmasks`,
+    which needs the image folder); ``options`` go to the reader."""
+    path, images = split_source
+    if not os.path.isdir(path):
+        return load_bdd(path, images, **options)
+    if images is None:
+        raise DatasetError(f"{path}: BDD100K bitmasks need the image folder (images=)")
+    return load_bdd_bitmasks(path, images, **options)

@@ -11,7 +11,18 @@ import json
 import os
 
 from ...errors import DatasetError
-from ..files import ImageFolder, gc_paused, guess_image_dir, load_json
+from ..files import (
+    ImageFolder,
+    SplitSource,
+    file_splits,
+    folder_parts,
+    gc_paused,
+    guess_image_dir,
+    json_files,
+    load_json,
+    split_name,
+    visible_entries,
+)
 from ..image_io import check_image_pixels, pixel_limit, shown
 from ..instances import (
     BACKGROUND,
@@ -346,3 +357,41 @@ def _load_coco(path, image_dir, class_names, keep_empty, strict, source,
     dataset.prepare()
     dataset.annotation_file = path
     return dataset
+
+
+def splits(path) -> dict[str, SplitSource]:
+    """The splits ``path`` offers, {split: SplitSource(annotation file, image folder)}.
+
+    A file: its own split, or the parts ``maskrcnn split`` wrote from it
+    (:func:`maskrcnn.data.files.file_splits`). A folder (COCO 2017, MVTec D2S):
+    ``annotations/*.json`` (``instances_val2017.json``: val2017; ``D2S_training.json``:
+    train) with images in ``<split>[year]/`` or ``images/``; else per split
+    ``<split>/annotations/*.json`` with images in ``<split>/images/`` or ``<split>/``; else
+    the ``NAME.<split>.json`` parts beside the images. DatasetError for any other folder."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        return file_splits(path)
+    found = {split_name(os.path.basename(file)): SplitSource(file, guess_image_dir(file))
+             for file in json_files(os.path.join(path, "annotations"))}
+    if found:
+        return found
+    for split in visible_entries(path):
+        files = json_files(os.path.join(path, split, "annotations"))
+        if files:
+            images = os.path.join(path, split, "images")
+            found[split] = SplitSource(files[0], images if os.path.isdir(images)
+                                       else os.path.join(path, split))
+    if found:
+        return found
+    parts = folder_parts(path)
+    if parts:
+        return parts
+    raise DatasetError(f"{path}: not a COCO dataset folder: expected "
+                       "annotations/instances_<split>.json with images in <split>/ or "
+                       "images/, or <split>/annotations/*.json")
+
+
+def load(split_source: SplitSource, **options) -> InstanceDataset:
+    """Read one split :func:`splits` listed (or ``SplitSource(path, None)``: a file as it is);
+    ``options`` go to :func:`load_coco`."""
+    return load_coco(split_source.annotations, split_source.images, **options)

@@ -29,7 +29,15 @@ from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 
 from ...errors import DatasetError
-from ..files import json_format, load_json, register_image_file, split_name
+from ..files import (
+    SplitSource,
+    every_split,
+    folder_split_name,
+    json_files,
+    json_format,
+    load_json,
+    register_image_file,
+)
 from ..instances import (
     BACKGROUND,
     IGNORE,
@@ -59,8 +67,7 @@ def labelme_files(path) -> list[str]:
         return [path]
     if not os.path.isdir(path):
         raise DatasetError(f"{path}: no such file or folder")
-    return sorted(os.path.join(path, f) for f in os.listdir(path)
-                  if f.lower().endswith(".json") and not f.startswith("."))
+    return json_files(path)
 
 
 def _holds_labelme(folder: str) -> bool:
@@ -73,21 +80,32 @@ def _holds_labelme(folder: str) -> bool:
         return False
 
 
-def labelme_splits(path) -> dict:
-    """``{split: folder}`` of a LabelMe dataset: a folder of LabelMe JSONs is one split (named
-    after the folder); a folder whose sub-folders hold them has one split per sub-folder."""
+def splits(path) -> dict[str, SplitSource]:
+    """The splits ``path`` offers, {split: SplitSource(file or folder of LabelMe JSONs, None)}
+    (images: where each file's ``imagePath`` says). A folder of LabelMe JSONs is one split,
+    named after the folder; a folder whose sub-folders hold them has one split per
+    sub-folder. One file names no split: it is read whatever split is asked
+    (:func:`~maskrcnn.data.files.every_split`)."""
     path = os.fspath(path)
-    if os.path.isfile(path) or _holds_labelme(path):
-        return {split_name(os.path.basename(os.path.abspath(path))): path}
-    splits = {}
+    if os.path.isfile(path):
+        return every_split(path)
+    if _holds_labelme(path):
+        return {folder_split_name(path): SplitSource(path, None)}
+    found = {}
     for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
         folder = os.path.join(path, name)
         if not name.startswith(".") and os.path.isdir(folder) and _holds_labelme(folder):
-            splits[name] = folder
-    if not splits:
+            found[name] = SplitSource(folder, None)
+    if not found:
         raise DatasetError(f"{path}: no LabelMe JSON files (with 'shapes' and 'imagePath') here "
                            "or in its sub-folders")
-    return splits
+    return found
+
+
+def load(split_source: SplitSource, **options) -> InstanceDataset:
+    """Read one split :func:`splits` listed (or ``SplitSource(path, None)``: a file or
+    folder as it is); ``options`` go to :func:`load_labelme`."""
+    return load_labelme(split_source.annotations, split_source.images, **options)
 
 
 def _points(shape) -> list[float]:

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ...errors import DatasetError
-from ..files import image_path_in_root, image_size
+from ..files import SplitSource, every_split, image_path_in_root, image_size
 from ..image_io import shown
 from ..problems import ReportingDataset
 
@@ -301,3 +301,15 @@ def load_openimages(segmentation_csv, image_dir=None, *, mask_dir=None,
     dataset.prepare()
     dataset.annotation_file = path
     return dataset
+
+
+def splits(path) -> dict[str, SplitSource]:
+    """The splits ``path`` offers: a segmentation CSV names none, so it is read whatever split is
+    asked (:func:`maskrcnn.data.files.every_split`)."""
+    return every_split(path)
+
+
+def load(split_source: SplitSource, **options) -> OpenImagesDataset:
+    """Read a segmentation CSV with the image folder it names (None: the CSV's folder);
+    ``options`` go to :func:`load_openimages`."""
+    return load_openimages(split_source.annotations, split_source.images, **options)

@@ -15,7 +15,17 @@ from __future__ import annotations
 import os
 
 from ...errors import DatasetError
-from ..files import json_format, load_json, register_image_file
+from ..files import (
+    SplitSource,
+    file_splits,
+    folder_parts,
+    folder_split_name,
+    json_files,
+    json_format,
+    load_json,
+    register_image_file,
+    visible_entries,
+)
 from ..instances import InstanceDataset, clip_polygon, fill_dataset, number
 from ..problems import ItemError
 
@@ -184,3 +194,44 @@ def load_via(annotation_file, image_dir=None, *, class_attribute: str | None = N
                        "path": image_path, "width": width, "height": height, "found": found,
                        "file_attributes": entry.get("file_attributes", {})})
     return fill_dataset(dataset, images, class_names, source, path, max_image_pixels)
+
+
+def via_file(folder: str) -> str | None:
+    """The VIA annotation file of a split folder: ``via_region_data.json``, else its only
+    JSON; None when it has neither."""
+    files = json_files(folder)
+    preferred = [f for f in files if os.path.basename(f) == "via_region_data.json"]
+    return (preferred or files)[0] if preferred or len(files) == 1 else None
+
+
+def splits(path) -> dict[str, SplitSource]:
+    """The splits ``path`` offers, {split: SplitSource(annotation file, image folder)}.
+
+    A file: its own split, or the parts ``maskrcnn split`` wrote from it
+    (:func:`maskrcnn.data.files.file_splits`). A folder (matterport's balloon, the Colab
+    zip): ``<split>/via_region_data.json`` (or one other JSON) beside the images; else the
+    ``NAME.<split>.json`` parts beside the images; else the folder is itself one split
+    (``balloon/train``, its JSON beside the images), named after it. DatasetError for any
+    other folder."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        return file_splits(path)
+    found = {}
+    for split in visible_entries(path):
+        file = via_file(os.path.join(path, split))
+        if file:
+            found[split] = SplitSource(file, os.path.join(path, split))
+    found = found or folder_parts(path)
+    if not found and via_file(path):
+        found = {folder_split_name(path): SplitSource(via_file(path), path)}
+    if not found:
+        raise DatasetError(f"{path}: not a VIA dataset folder: expected "
+                           "<split>/via_region_data.json beside the images, or that file "
+                           "(or one other JSON) in this folder")
+    return found
+
+
+def load(split_source: SplitSource, **options) -> InstanceDataset:
+    """Read one split :func:`splits` listed (or ``SplitSource(path, None)``: a file as it is);
+    ``options`` go to :func:`load_via`."""
+    return load_via(split_source.annotations, split_source.images, **options)

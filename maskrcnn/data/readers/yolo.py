@@ -17,9 +17,10 @@ lists given as text files of image paths.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 from ...errors import DatasetError
-from ..files import image_size, split_name
+from ..files import EVERY_SPLIT, SplitSource, folder_split_name, image_size, pick_split
 from ..instances import InstanceDataset, clip_polygon, fill_dataset, number
 from ..problems import ItemError
 
@@ -28,6 +29,15 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".d
 #: How far outside [0, 1] a coordinate may be and still be read as a fraction (then clipped).
 NORMALISED_SLACK = 0.01
 SPLIT_KEYS = ("train", "val", "test")
+
+
+class YoloSplit(NamedTuple):
+    """One split of a YOLO dataset: its labels folder, its images folder (None: to be given)
+    and the data.yaml naming its classes (None: none found)."""
+
+    annotations: str
+    images: str | None
+    data_yaml: str | None
 
 
 def read_data_yaml(path: str) -> dict:
@@ -95,7 +105,7 @@ def _find_yaml(path: str) -> str | None:
     return None
 
 
-def _yaml_splits(yaml_path: str, data: dict) -> dict:
+def _yaml_splits(yaml_path: str, data: dict) -> dict[str, YoloSplit]:
     folder = os.path.dirname(os.path.abspath(yaml_path))
     base = data.get("path")
     base = folder if not isinstance(base, str) or not base else os.path.join(folder, base)
@@ -110,41 +120,52 @@ def _yaml_splits(yaml_path: str, data: dict) -> dict:
         images = os.path.normpath(os.path.join(base, value))
         if not os.path.isdir(images) and value.startswith("../"):
             images = os.path.normpath(os.path.join(base, value[3:]))  # Roboflow's exports
-        splits[key] = (labels_folder(images), images)
+        splits[key] = YoloSplit(labels_folder(images), images, yaml_path)
     return splits
 
 
-def yolo_splits(path) -> tuple[str | None, dict]:
-    """(data.yaml or None, ``{split: (labels folder, images folder)}``) of a YOLO dataset:
-    a data.yaml, a folder holding one, or a folder with ``images/`` and ``labels/`` (then a
-    data.yaml beside it or one level up gives only the class names)."""
+def splits(path) -> dict[str, YoloSplit]:
+    """The splits ``path`` offers, {split: YoloSplit(labels, images, data.yaml)}: those a
+    data.yaml names (the file, or one in the folder), else a folder's ``images/<split>/``
+    with ``labels/<split>/`` (or ``images/`` and ``labels/``: one split named after the
+    folder; a data.yaml beside it or one level up gives only the class names). Any other
+    folder is a labels folder, read whatever split is asked
+    (:data:`~maskrcnn.data.files.EVERY_SPLIT`), its images to be given."""
     path = os.fspath(path)
     if os.path.isfile(path):
         if not path.lower().endswith((".yaml", ".yml")):
             raise DatasetError(f"{path}: a YOLO dataset is a data.yaml or a folder")
-        splits = _yaml_splits(path, read_data_yaml(path))
-        if not splits:
+        found = _yaml_splits(path, read_data_yaml(path))
+        if not found:
             raise DatasetError(f"{path}: names no image folder ({', '.join(SPLIT_KEYS)})")
-        return path, splits
+        return found
     if not os.path.isdir(path):
         raise DatasetError(f"{path}: no such file or folder")
     path = os.path.abspath(path)
     yaml_path = _find_yaml(path)
     if yaml_path is not None and os.path.dirname(yaml_path) == path:
-        splits = _yaml_splits(yaml_path, read_data_yaml(yaml_path))
-        if splits:
-            return yaml_path, splits
+        found = _yaml_splits(yaml_path, read_data_yaml(yaml_path))
+        if found:
+            return found
     images, labels = os.path.join(path, "images"), os.path.join(path, "labels")
     if os.path.isdir(images) and os.path.isdir(labels):
         subs = sorted(d for d in os.listdir(images)
                       if os.path.isdir(os.path.join(images, d)) and not d.startswith("."))
         loose = [f for f in os.listdir(images) if f.lower().endswith(IMAGE_SUFFIXES)]
         if subs and not loose:
-            return yaml_path, {s: (os.path.join(labels, s), os.path.join(images, s))
-                               for s in subs}
-        return yaml_path, {split_name(os.path.basename(os.path.abspath(path))): (labels, images)}
-    raise DatasetError(f"{path}: not a YOLO dataset: expected a data.yaml naming train/val "
-                       "image folders, or a folder with images/ and labels/")
+            return {s: YoloSplit(os.path.join(labels, s), os.path.join(images, s), yaml_path)
+                    for s in subs}
+        return {folder_split_name(path): YoloSplit(labels, images, yaml_path)}
+    return {EVERY_SPLIT: YoloSplit(path, None, yaml_path)}
+
+
+def load(split_source: YoloSplit | SplitSource, **options) -> InstanceDataset:
+    """Read one split :func:`splits` listed (or ``SplitSource(path, images)``: a data.yaml or
+    dataset folder as it is, its default split; a labels folder with its images);
+    ``options`` go to :func:`load_yolo`."""
+    if isinstance(split_source, YoloSplit):
+        return _read_split(split_source, **options)
+    return load_yolo(split_source.annotations, split_source.images, **options)
 
 
 def _files(folder: str, suffixes) -> list[str]:
@@ -214,23 +235,30 @@ def load_yolo(path, image_dir=None, *, split: str | None = None, names=None,
     """
     path = os.fspath(path)
     if image_dir is not None:
-        yaml_path, labels, images = _find_yaml(path), path, os.fspath(image_dir)
+        chosen = YoloSplit(path, os.fspath(image_dir), _find_yaml(path))
     else:
-        yaml_path, splits = yolo_splits(path)
-        split = split or ("train" if "train" in splits else next(iter(splits)))
-        if split not in splits:
-            raise DatasetError(f"{path}: no split {split!r}; found {sorted(splits)}")
-        labels, images = splits[split]
+        chosen = pick_split(path, splits(path), split)
+    return _read_split(chosen, names=names, class_names=class_names, strict=strict,
+                       source=source, max_image_pixels=max_image_pixels)
+
+
+def _read_split(chosen: YoloSplit, *, names=None, class_names=None, strict: bool = True,
+                source: str = "yolo", max_image_pixels: int | None = None) -> InstanceDataset:
+    """The images and labels of one split, as :func:`load_yolo` describes them."""
+    labels, images, yaml_path = chosen
+    if images is None:
+        raise DatasetError(f"{labels}: not a YOLO dataset: expected a data.yaml naming "
+                           "train/val image folders, or a folder with images/ and labels/")
     if names is None:
         if yaml_path is None:
-            raise DatasetError(f"{path}: no data.yaml with the class names found; write one "
+            raise DatasetError(f"{labels}: no data.yaml with the class names found; write one "
                                "('names: [cat, dog]') or pass names=[...]")
         names = yaml_names(read_data_yaml(yaml_path), yaml_path)
     names = [str(n) for n in names]
     keep = names if class_names is None else list(class_names)
     unknown = sorted(set(keep) - set(names))
     if unknown:
-        raise DatasetError(f"{yaml_path or path}: no classes named {unknown}; the classes are "
+        raise DatasetError(f"{yaml_path or labels}: no classes named {unknown}; the classes are "
                            f"{names}")
     if not os.path.isdir(images):
         raise DatasetError(f"{images}: image folder not found")

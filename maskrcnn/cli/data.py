@@ -169,7 +169,7 @@ def run_merge(args) -> int:
     corrected_format = args.corrected_format or args.format
     try:
         original = open_dataset(args.original, args.format, images=args.images,
-                                **options(args.format, args.original_class_attribute))
+                                **original_options(args))
         corrected = open_dataset(args.corrected, corrected_format,
                                  images=args.corrected_images,
                                  **options(corrected_format, args.class_attribute),
@@ -189,6 +189,19 @@ def run_merge(args) -> int:
     if args.report:
         print(f"report written to {args.report}")
     return 0
+
+
+def original_options(args) -> dict:
+    """How ``merge`` reads VIA originals: by ``--original-class-attribute``, else by the
+    corrections' ``--class-attribute`` (what detect writes is what the training set holds),
+    regions without it being the one class 'object' (a one-class set such as balloons)."""
+    if args.format != "via":
+        return {}
+    if args.original_class_attribute:
+        return {"class_attribute": args.original_class_attribute}
+    if args.class_attribute:
+        return {"class_attribute": args.class_attribute, "default_class": "object"}
+    return {}
 
 
 def _one_class(original, corrected_format: str, args) -> dict:
@@ -218,7 +231,8 @@ MERGE_OPTIONS = (
                                    "name (detect --annotations via writes 'class') (default: "
                                    "one class, the originals' one class)"}),
     ("--original-class-attribute", {"help": "VIA originals: the region attribute holding the "
-                                            "class name (default: one class, 'object')"}),
+                                            "class name (default: --class-attribute, and "
+                                            "one class, 'object', for regions without it)"}),
     ("--match-iou", {"type": float, "default": 0.5,
                      "help": "mask IoU from which a corrected instance is the same object"}),
     ("--output", {"required": True,

@@ -164,13 +164,17 @@ print(f"{int(review['instances'].sum())} instances in {len(review)} images -> {P
 # in the attribute editor (`Space` toggles it). *Project > Save* downloads the
 # corrected project: set `CORRECTED` to that file (upload it back on Colab).
 #
-# Left at `None`, the cell stands in for the person: it removes the first region of
-# the first image that has one and saves that as the correction.
+# Left at `None`, nothing below merges or trains: Run all never trains a model on its own
+# predictions. (Smoke mode, for the tests, stands in for the person: it removes the first
+# region of the first image that has one and saves that as the correction.)
 
 # %%
 CORRECTED = None  # e.g. WORKDIR / "via_project_corrected.json"
 
-if CORRECTED is None:
+if CORRECTED is None and not SMOKE:
+    print("CORRECTED is not set: correct via_project.json in VIA, set CORRECTED to the saved "
+          "file and run the cells below; until then they merge and train nothing")
+elif CORRECTED is None:
     project = json.loads(PROJECT.read_text())
     for entry in project["_via_img_metadata"].values():
         if entry["regions"]:
@@ -193,30 +197,37 @@ from maskrcnn.data.merge import merge_annotations
 from maskrcnn.data.readers.via import load_via
 from maskrcnn.evaluation import class_names_problem
 
-classes = model.class_names[1:]
-original = load_via(PROJECT, INPUT_DIR, class_attribute="class", class_names=classes)
-corrected = load_via(CORRECTED, INPUT_DIR, class_attribute="class", class_names=classes)
-merged, report = merge_annotations(original, corrected)
-print(report)
-problem = class_names_problem(model.class_names, merged.class_names)
-if problem:
-    raise ValueError(problem)
+merged = None
+if CORRECTED is not None:
+    classes = model.class_names[1:]
+    original = load_via(PROJECT, INPUT_DIR, class_attribute="class", class_names=classes)
+    corrected = load_via(CORRECTED, INPUT_DIR, class_attribute="class", class_names=classes)
+    merged, report = merge_annotations(original, corrected)
+    print(report)
+    problem = class_names_problem(model.class_names, merged.class_names)
+    if problem:
+        raise ValueError(problem)
 
 # %% [markdown]
 # **Train on them.** The model is rebuilt for training from the checkpoint and trained
 # on the merged annotations (usually together with the original training set, at a
 # lower learning rate, all layers as in its training); the new checkpoint goes to
-# `MODEL_DIR` as any other. An image may hold as many instances as the model detects
+# `MODEL_DIR` in a new run folder, whose checkpoints name the one they started from
+# (`parent`), so the run that was evaluated stays as it was. An image may hold as many
+# instances as the model detects
 # (`DETECTION_MAX_INSTANCES`), so `MAX_GT_INSTANCES` is raised to that.
 # In smoke mode a couple of steps only.
 
 # %%
-c = model.config
-retrain = MaskRCNN.from_checkpoint(
-    str(CHECKPOINT), mode="training", model_dir=str(MODEL_DIR),
-    MAX_GT_INSTANCES=max(c.MAX_GT_INSTANCES, c.DETECTION_MAX_INSTANCES),
-    **({"STEPS_PER_EPOCH": 2} if SMOKE else {}))
-history = retrain.train(merged, None, learning_rate=retrain.config.LEARNING_RATE / 10,
-                        epochs=retrain.epoch + 1, layers="all",
-                        verbose=0 if SMOKE else 2)
-print("trained on the corrections:", retrain.find_last())
+if merged is not None:
+    c = model.config
+    retrain = MaskRCNN.from_checkpoint(
+        str(CHECKPOINT), mode="training", model_dir=str(MODEL_DIR),
+        MAX_GT_INSTANCES=max(c.MAX_GT_INSTANCES, c.DETECTION_MAX_INSTANCES),
+        **({"STEPS_PER_EPOCH": 2} if SMOKE else {}))
+    retrain.set_log_dir()  # a new run: the evaluated one is left as it is
+    history = retrain.train(merged, None, learning_rate=retrain.config.LEARNING_RATE / 10,
+                            epochs=retrain.epoch + 1, layers="all", verbose=0 if SMOKE else 1)
+    print(f"trained on the corrections: {retrain.find_last()} (started from {CHECKPOINT})")
+else:
+    print("nothing trained (CORRECTED is not set)")

@@ -84,3 +84,38 @@ def test_detect_merge_and_train_on_from_the_checkpoint(tmp_path, capsys):
 
     assert main(["evaluate", "--weights", second, "--dataset", str(merged), *coco]) == 0
     assert "AP50" in capsys.readouterr().out
+
+
+def test_merge_reads_via_originals_by_the_corrections_class_attribute(tmp_path, capsys):
+    """README step 7: `merge balloon/train pred/.../via_project.json --format via
+    --class-attribute class`: the originals' classes come from the same attribute, never
+    one class 'object' beside the corrections' classes; a one-class set without the
+    attribute stays one class."""
+    from maskrcnn.data import load_coco, open_dataset, write_dataset
+    images = tmp_path / "train"
+    images.mkdir()
+    boxes = write_squares(images, [f"{k}.png" for k in range(3)])
+    write_coco(tmp_path / "part.json", boxes)
+    data = load_coco(tmp_path / "part.json", images)
+    data.rename_classes(["circle"])  # a named class, not 'object'
+    write_dataset(data, "via", images / "via_region_data.json")  # region attribute 'class'
+    write_dataset(data, "via", tmp_path / "corrections.json")
+    merged = tmp_path / "merged.json"
+    assert main(["merge", str(images), str(tmp_path / "corrections.json"), "--format", "via",
+                 "--class-attribute", "class", "--corrected-images", str(images),
+                 "--output", str(merged)]) == 0
+    assert open_dataset(str(merged), "coco", images=str(images)).class_names == ["BG", "circle"]
+    # a one-class VIA set without any attribute: its regions are 'object', as detect names them
+    plain = json.loads((images / "via_region_data.json").read_text())
+    for entry in plain["_via_img_metadata"].values():
+        for region in entry["regions"]:
+            region["region_attributes"] = {}
+    (images / "via_region_data.json").write_text(json.dumps(plain))
+    data.rename_classes(["object"])
+    (tmp_path / "corrections.json").unlink()
+    write_dataset(data, "via", tmp_path / "corrections.json")
+    assert main(["merge", str(images), str(tmp_path / "corrections.json"), "--format", "via",
+                 "--class-attribute", "class", "--corrected-images", str(images),
+                 "--output", str(tmp_path / "merged1.json")]) == 0
+    assert open_dataset(str(tmp_path / "merged1.json"), "coco",
+                        images=str(images)).class_names == ["BG", "object"]

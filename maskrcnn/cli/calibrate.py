@@ -34,7 +34,8 @@ def run(args) -> int:
     if not hasattr(model, "calibrate"):
         return fail(f"{source} is an exported model: calibrate the checkpoint it came from, "
                     "then export that")
-    dataset = load_dataset(args.dataset, args.format, args.split, args.images, "val")
+    dataset = load_dataset(args.dataset, args.format, args.split, args.images, "val",
+                           getattr(model, "class_names", None))
     model.learn_border_rule(dataset)
     calibration = model.calibrate(dataset, "dataset", args.limit)
     print(f"operating point: {calibration.describe()}")

@@ -67,17 +67,28 @@ def chosen_split(path, split, default: str) -> str | None:
     return default if parts and os.path.abspath(path) not in parts.values() else None
 
 
-def load_dataset(path, fmt: str, split, images=None, default: str = "train"):
+def load_dataset(path, fmt: str, split, images=None, default: str = "train",
+                 model_classes=None):
     """The dataset ``--dataset``/``--format`` names, its split ``split`` (None: see
     :func:`chosen_split`); for "shapes", ``path`` is "COUNTxSIZE" (synthetic shapes; split
-    "train" draws seed 0, any other split seed 1)."""
+    "train" draws seed 0, any other split seed 1). ``model_classes``: a model's class names
+    (BG first); a dataset with the same classes in another order (a reader sorts them, a
+    tool lists them as drawn) is read in the model's order, said in one line."""
     split = chosen_split(path or "", split, default)
     if fmt == "shapes":
         from ..data import ShapesDataset
         count, size = (int(v) for v in (path or "200x128").split("x"))
         return ShapesDataset(count, size, size, seed=0 if split == "train" else 1)
     from ..data.layout import open_dataset
-    return open_dataset(path, fmt, images=images, split=split)
+    dataset = open_dataset(path, fmt, images=images, split=split)
+    order = list(model_classes or [])
+    if not order or list(dataset.class_names) == order or \
+            sorted(dataset.class_names) != sorted(order):
+        return dataset
+    print(f"{path}: classes {list(dataset.class_names)[1:]} read in the model's order "
+          f"{order[1:]}")
+    dataset.order_classes(order[1:])
+    return dataset
 
 
 def add_dataset_options(parser, split_default: str, *aliases: str) -> None:

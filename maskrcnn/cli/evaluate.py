@@ -38,7 +38,8 @@ def run(args) -> int:
     model = load_detector(args.weights, min_confidence=args.min_confidence)
     if args.border_objects:
         model.config.DETECTION_BORDER_OBJECTS = args.border_objects
-    dataset = load_dataset(args.dataset, args.format, args.split, args.images, "val")
+    dataset = load_dataset(args.dataset, args.format, args.split, args.images, "val",
+                           getattr(model, "class_names", None))
     print(operating_point(model, args.min_confidence))
     result = evaluate_model(model, dataset, limit=args.limit, verbose=True)  # prints tables
     output = args.output or default_output(args.weights, args.split or "val")

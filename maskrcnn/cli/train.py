@@ -64,7 +64,7 @@ def choose_cpu_kernels(environ=os.environ, modules=sys.modules) -> str | None:
             f"convolution gradients on CPUs; {ONEDNN}=0 keeps TensorFlow's choice)")
 
 
-def calibration_dataset(args, val_set):
+def calibration_dataset(args, val_set, model_classes=None):
     """The images the operating threshold is calibrated on at the end of training:
     ``--calibration-split``, else the validation split, else the dataset's "val" split when
     it has one; None: the training images (said in one line)."""
@@ -76,7 +76,8 @@ def calibration_dataset(args, val_set):
     if split is None and val_set is not None:
         return None  # the validation split
     try:
-        dataset = load_dataset(args.dataset, args.format, split or "val", args.images, "val")
+        dataset = load_dataset(args.dataset, args.format, split or "val", args.images, "val",
+                               model_classes)
     except DatasetError:
         if split is not None:
             raise
@@ -144,11 +145,16 @@ def run(args) -> int:
     from ..errors import TrainingInterrupted
     from ..mask_rcnn import MaskRCNN
 
-    train_set = load_dataset(args.dataset, args.format, args.split, args.images, "train")
-    val_set = (load_dataset(args.dataset, args.format, args.val_split) if args.val_split
-               else None)
-    calibration_set = calibration_dataset(args, val_set)
     start = starting_checkpoint(args)
+    model_classes = None
+    if start:
+        from ..checkpoint.info import read_checkpoint_info
+        model_classes = read_checkpoint_info(start)["class_names"]
+    train_set = load_dataset(args.dataset, args.format, args.split, args.images, "train",
+                             model_classes)
+    val_set = (load_dataset(args.dataset, args.format, args.val_split,
+                            model_classes=model_classes) if args.val_split else None)
+    calibration_set = calibration_dataset(args, val_set, model_classes)
     from_scratch = args.weights in (None, "none")
     trained_layers = None
     if start:

@@ -88,6 +88,17 @@ class Dataset:
         if self._prepared:
             self.class_names = [clean_name(c["name"]) for c in self.class_info]
 
+    def order_classes(self, names) -> None:
+        """Put the classes (background left out) in the order of ``names``, the same names
+        in another order (e.g. a model's); class ids follow the new order and each object
+        keeps its class (ids are looked up when masks load). DatasetError for other names."""
+        names = [str(n) for n in names]
+        by_name = {clean_name(c["name"]): c for c in self.class_info[1:]}
+        if sorted(names) != sorted(by_name) or len(set(names)) != len(names):
+            raise DatasetError(f"classes {names} are not {sorted(by_name)} in another order")
+        self.class_info = [self.class_info[0]] + [by_name[n] for n in names]
+        self.prepare()
+
     # ----------------------------------------------------------------- lookups
     @property
     def image_ids(self) -> np.ndarray:

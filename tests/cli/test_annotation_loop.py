@@ -119,3 +119,30 @@ def test_merge_reads_via_originals_by_the_corrections_class_attribute(tmp_path, 
                  "--output", str(tmp_path / "merged1.json")]) == 0
     assert open_dataset(str(tmp_path / "merged1.json"), "coco",
                         images=str(images)).class_names == ["BG", "object"]
+
+
+def test_a_dataset_with_the_models_classes_in_another_order_is_read_in_the_models(tmp_path):
+    """train --weights CKPT, evaluate and calibrate read the data through load_dataset with
+    the model's classes: the same classes in another order keep each object's class name
+    (the merged file of README step 7 lists them sorted); other classes stay as they are."""
+    from maskrcnn.cli.common import load_dataset
+    boxes = write_squares(tmp_path, [f"{k}.png" for k in range(3)])
+    write_coco(tmp_path / "a.json", boxes)
+    data = json.loads((tmp_path / "a.json").read_text())
+    data["categories"] = [{"id": 1, "name": "square"}, {"id": 2, "name": "circle"}]
+    data["annotations"][0]["category_id"] = 2  # one circle
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    plain = load_dataset(str(tmp_path / "a.json"), "coco", None, str(tmp_path))
+    model = ["BG", "circle", "square"]
+    ordered = load_dataset(str(tmp_path / "a.json"), "coco", None, str(tmp_path),
+                           model_classes=model)
+    assert ordered.class_names == model and plain.class_names != model
+
+    def names(dataset):
+        return sorted(dataset.class_names[c] for i in dataset.image_ids
+                      for c in dataset.load_mask(i)[1])
+    assert names(ordered) == names(plain) == ["circle"] + ["square"] * (
+        len(data["annotations"]) - 1)
+    other = load_dataset(str(tmp_path / "a.json"), "coco", None, str(tmp_path),
+                         model_classes=["BG", "circle", "triangle"])
+    assert other.class_names == plain.class_names

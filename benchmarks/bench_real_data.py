@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import math
 import os
 import subprocess
 import sys
@@ -96,7 +97,8 @@ def run_ours(args, work: str) -> dict:
     command = [sys.executable, "-m", "maskrcnn", "train", "--dataset", args.data, "--format",
                "via", "--split", "train", "--calibration-split", "train",  # val is the test
                "--budget-minutes", str(args.minutes), "--model-dir",
-               model_dir, "--name", "kudzu", "--seed", str(args.seed)] + args.ours_args
+               model_dir, "--name", "kudzu", "--seed", str(args.seed),
+               "--keep-checkpoints", "all"] + args.ours_args  # all: the curve scores them
     print("ours:", " ".join(command), flush=True)
     checkpoints = sorted(glob.glob(os.path.join(model_dir, "*", "mask_rcnn_*.h5")),
                          key=os.path.getmtime)
@@ -434,6 +436,61 @@ def table(ours: dict, tv: dict) -> str:
     return "\n".join(lines)
 
 
+def _summary(framework: str, image_size: str, record: dict, final: dict, curve) -> dict:
+    """One framework's row: its training, its scores on the val split, its curve."""
+    keys = ("mask_AP", "box_AP", "mask_AP50", "voc_mAP50", "count_error_mean",
+            "operating_threshold", "count_error_at_operating", "count_threshold_chosen_on_train",
+            "count_error_at_chosen", "best_threshold_on_test", "count_error_best_on_test",
+            "seconds_per_image_median")
+    row = {"framework": framework, "image_size": image_size,
+           "steps": record.get("steps"), "epochs": record.get("epochs"),
+           "wall_seconds": record["wall_seconds"]}
+    row.update({k: final[k] if k in final and math.isfinite(final[k]) else None for k in keys})
+    row["curve"] = [{"minutes": c["minutes"], "mask_AP": c["mask_AP"], "box_AP": c["box_AP"],
+                     "mask_AP50": c["mask_AP50"], **({"epochs": c["epochs"]} if "epochs" in c
+                                                    else {})} for c in curve]
+    row["command"] = record.get("command")
+    return row
+
+
+def store(args) -> None:
+    """Gather the runs in ``--work`` (ours.json, yolo_*_result.json, torchvision.json) as
+    ``--store KEY`` of ``--json``, the other keys kept; ``--store-extra`` (a JSON file: the
+    machine, the command lines, notes) merged into the record."""
+    work, runs = args.work, {}
+    if os.path.isfile(os.path.join(work, "ours.json")):
+        with open(os.path.join(work, "ours.json")) as f:
+            ours = json.load(f)
+        size = "576-768 (pad64), 384 crops in training"
+        runs["ours"] = _summary("ours (maskrcnn train, ResNet-18-FPN)", size, ours,
+                                ours["final"], ours["curve"])
+    for path in sorted(glob.glob(os.path.join(work, "yolo_*_result.json")),
+                       key=lambda p: -int(p.split("_")[-2])):
+        with open(path) as f:
+            yolo = json.load(f)
+        name = os.path.splitext(yolo["model"])[0]
+        runs[f"{name} {yolo['imgsz']}"] = _summary(f"ultralytics {name}", str(yolo["imgsz"]),
+                                                   yolo, yolo["final"], yolo["curve"])
+    if os.path.isfile(os.path.join(work, "torchvision.json")):
+        with open(os.path.join(work, "torchvision.json")) as f:
+            tv = json.load(f)
+        runs["torchvision"] = _summary("torchvision Mask R-CNN, ResNet-18-FPN",
+                                       "576-768 (as ours)", tv, tv,
+                                       [dict(tv, minutes=tv["wall_seconds"] / 60)])
+    record = {}
+    if args.store_extra:
+        with open(args.store_extra) as f:
+            record.update(json.load(f))
+    record.update(runs=runs)
+    with open(args.json) as f:
+        results = json.load(f)
+    results[args.store] = record
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=1)
+        f.write("\n")
+    print(f"{args.json}: {args.store} with {', '.join(runs)}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "datasets",
@@ -459,6 +516,10 @@ def main() -> None:
     p.add_argument("--ours-wall", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--work", default="/tmp/bench_real_data")
     p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--store", default=None, metavar="KEY",
+                   help="only gather the runs in --work into --json under KEY (others kept)")
+    p.add_argument("--store-extra", default=None,
+                   help="with --store: a JSON file of fields to add (machine, commands, notes)")
     p.add_argument("--ours-args", nargs=argparse.REMAINDER, default=[],
                    help="more arguments for maskrcnn train (last on the line)")
     # internal: the subprocesses
@@ -478,6 +539,8 @@ def main() -> None:
         return train_yolo(args)
     if args.score_yolo:
         return score_yolo(args)
+    if args.store:
+        return store(args)
     os.makedirs(args.work, exist_ok=True)
     results = {"data": os.path.abspath(args.data), "minutes": args.minutes,
                "cpus": os.cpu_count()}

@@ -172,7 +172,8 @@ def headline_section() -> list[str]:
         lines += [f"- {note}"]
     if record.get("commands"):
         lines += ["", "Commands (from the repository root; `W` is a work folder):", "",
-                  "```bash"] + list(record["commands"].values()) + ["```"]
+                  "```bash", "# not run: 20-minute trainings on ../shared/datasets/kudzu",
+                  *record["commands"].values(), "```"]
     return lines + [""]
 
 

@@ -1,5 +1,5 @@
-"""Training from scratch on real photos: ours beside torchvision's Mask R-CNN at equal wall
-time (issue 20; not part of CI).
+"""Training from scratch on real photos: ours beside torchvision's Mask R-CNN and ultralytics
+YOLO-seg at equal wall time (issues 20 and 36; not part of CI).
 
     pip install -e ".[cpu,bench]"
     python benchmarks/bench_real_data.py --data ../shared/datasets/kudzu --minutes 20 \\
@@ -14,10 +14,19 @@ time (issue 20; not part of CI).
    plan (warm-up over 5 %, tenfold drop at 80 %), gradient clipping (norm 5) and detections
    per image (not ours' copy-paste: torchvision has none), in its own process, trained
    until T has passed since that process started.
-3. Both scored on the val split by the same code (``maskrcnn.evaluation.evaluate_model``:
+3. ultralytics YOLO-seg (``--only yolo``): the splits converted by ``maskrcnn convert --to
+   yolo``, trained from ``--yolo-model`` (a yaml: no weights) with its own defaults but the
+   image size (``--yolo-imgsz 640 320``: one run each), CPU, the seed and ``time=`` T, in its
+   own process, off line (``YOLO_OFFLINE=1``, ``plots=False``: no font download); its
+   per-epoch validation on the train split (the val split is the test); last.pt scored, and
+   a copy of it each 1/``--curve-points`` of T for the curve.
+4. All scored on the val split by the same code (``maskrcnn.evaluation.evaluate_model``:
    COCO mask and box AP on the ranked list down to score 0.05, VOC mAP@0.5), with counts per
    image at score >= ``--count-score`` and at the score threshold that counts best on the
-   train split; and ours at each checkpoint for the curve of mask AP against minutes.
+   train split; and ours at each checkpoint for the curve of mask AP against minutes; with
+   the median CPU seconds of one image's detection (after a warm-up).
+5. ``--store KEY`` gathers the runs in ``--work`` into ``--json`` under KEY;
+   ``python benchmarks/make_docs_page.py`` then writes docs/benchmarks.md and its plots.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Training from scratch on real photos: ours beside torchvision's Mask R-CNN at equal wall
-time (issue 20; not part of CI).
+"""Training from scratch on real photos: ours beside torchvision's Mask R-CNN and ultralytics
+YOLO-seg at equal wall time (issues 20 and 36; not part of CI).
 
     pip install -e ".[cpu,bench]"
     python benchmarks/bench_real_data.py --data ../shared/datasets/kudzu --minutes 20 \\
@@ -14,27 +14,54 @@ time (issue 20; not part of CI).
    plan (warm-up over 5 %, tenfold drop at 80 %), gradient clipping (norm 5) and detections
    per image (not ours' copy-paste: torchvision has none), in its own process, trained
    until T has passed since that process started.
-3. Both scored on the val split by the same code (``maskrcnn.evaluation.evaluate_model``:
+3. ultralytics YOLO-seg (``--only yolo``): the splits converted by ``maskrcnn convert --to
+   yolo``, trained from ``--yolo-model`` (a yaml: no weights) with its own defaults but the
+   image size (``--yolo-imgsz 640 320``: one run each), CPU, the seed and ``time=`` T, in its
+   own process, off line (``YOLO_OFFLINE=1``, ``plots=False``: no font download); its
+   per-epoch validation on the train split (the val split is the test); last.pt scored, and
+   a copy of it each 1/``--curve-points`` of T for the curve.
+4. All scored on the val split by the same code (``maskrcnn.evaluation.evaluate_model``:
    COCO mask and box AP on the ranked list down to score 0.05, VOC mAP@0.5), with counts per
    image at score >= ``--count-score`` and at the score threshold that counts best on the
-   train split; and ours at each checkpoint for the curve of mask AP against minutes.
+   train split; and ours at each checkpoint for the curve of mask AP against minutes; with
+   the median CPU seconds of one image's detection (after a warm-up).
+5. ``--store KEY`` gathers the runs in ``--work`` into ``--json`` under KEY;
+   ``python benchmarks/make_docs_page.py`` then writes docs/benchmarks.md and its plots.
 """
 from __future__ import annotations
 
 import argparse
 import glob
 import json
+import math
 import os
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # this checkout's maskrcnn, also in subprocesses
 
 
 def load_split(data: str, split: str):
     from maskrcnn.data.layout import open_dataset
     return open_dataset(data, "via", split=split)
+
+
+def time_inference(detector, dataset, warmup: int = 2) -> dict:
+    """CPU seconds of ``detector.detect([image])``, one image at a time over ``dataset``
+    (images loaded beforehand), after ``warmup`` calls: the median and each."""
+    import numpy as np
+    images = [dataset.load_image(int(i)) for i in dataset.image_ids]
+    for image in images[:warmup]:
+        detector.detect([image])
+    seconds = []
+    for image in images:
+        tic = time.perf_counter()
+        detector.detect([image])
+        seconds.append(time.perf_counter() - tic)
+    return {"seconds_per_image_median": float(np.median(seconds)),
+            "seconds_per_image_each": [round(t, 4) for t in seconds]}
 
 
 def score_detector(detector, dataset, count_score: float, choose_on=None) -> dict:
@@ -52,6 +79,7 @@ def score_detector(detector, dataset, count_score: float, choose_on=None) -> dic
               "images_within_10pct": counting.within_10_percent,
               "images": int(counting.truth.size),
               "seconds_per_image": result.seconds_per_image}
+    scores.update(time_inference(detector, dataset))
     operating, best = result.counting(), result.best_counting()
     scores.update(  # the model's own operating point (calibrated in training) and the best
         operating_threshold=operating.threshold,  # possible, chosen on these test images
@@ -78,14 +106,20 @@ def run_ours(args, work: str) -> dict:
     command = [sys.executable, "-m", "maskrcnn", "train", "--dataset", args.data, "--format",
                "via", "--split", "train", "--calibration-split", "train",  # val is the test
                "--budget-minutes", str(args.minutes), "--model-dir",
-               model_dir, "--name", "kudzu", "--seed", str(args.seed)] + args.ours_args
+               model_dir, "--name", "kudzu", "--seed", str(args.seed),
+               "--keep-checkpoints", "all"] + args.ours_args  # all: the curve scores them
     print("ours:", " ".join(command), flush=True)
-    start = time.time()
-    with open(os.path.join(work, "ours_train.log"), "w") as log:
-        subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
-    wall = time.time() - start
     checkpoints = sorted(glob.glob(os.path.join(model_dir, "*", "mask_rcnn_*.h5")),
                          key=os.path.getmtime)
+    if args.ours_started and checkpoints:  # trained before (started then): score only
+        start, wall = args.ours_started, args.ours_wall
+    else:
+        start = time.time()
+        with open(os.path.join(work, "ours_train.log"), "w") as log:
+            subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT)
+        wall = time.time() - start
+        checkpoints = sorted(glob.glob(os.path.join(model_dir, "*", "mask_rcnn_*.h5")),
+                             key=os.path.getmtime)
     curve = []
     for path in checkpoints[-args.curve_points:]:
         out = os.path.join(work, "ours_eval.json")
@@ -99,7 +133,7 @@ def run_ours(args, work: str) -> dict:
         print(f"ours {scores['checkpoint']} at {scores['minutes']:.1f} min: mask AP "
               f"{scores['mask_AP']:.1f}", flush=True)
     return {"wall_seconds": wall, "final": curve[-1], "curve": curve,
-            "steps": steps_trained(model_dir)}
+            "steps": steps_trained(model_dir), "command": " ".join(command)}
 
 
 def steps_trained(model_dir: str) -> int | None:
@@ -121,6 +155,18 @@ def score_ours(args) -> None:
                             choose_on=load_split(args.data, "train"))
     with open(args.out, "w") as f:
         json.dump(scores, f)
+
+
+def torch_before_tensorflow() -> None:
+    """Import torch, torchvision and ultralytics before anything imports TensorFlow: with
+    TensorFlow 2.21 loaded first, torchvision 0.29's import of triton 3.8 (through
+    torch._dynamo) ends the process with a segmentation fault (both bring their own LLVM)."""
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+    try:
+        import ultralytics  # noqa: F401
+    except ImportError:
+        pass
 
 
 # ---------------------------------------------------------------------- torchvision
@@ -170,12 +216,13 @@ def train_torchvision(args) -> None:
     started = time.time()
     import numpy as np
     import torch
+    import torchvision  # noqa: F401  (before TensorFlow: see torch_before_tensorflow)
 
     from maskrcnn.data.augmentation import default_augmentation
     from maskrcnn.data.inspect import inspect_dataset, suggest_settings
     from maskrcnn.data.transforms import extract_bboxes
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores taskset left it
     torch.manual_seed(args.seed)
     train_set, val_set = load_split(args.data, "train"), load_split(args.data, "val")
     s = suggest_settings(inspect_dataset(train_set))  # the sizes ours takes from the data
@@ -230,6 +277,139 @@ def train_torchvision(args) -> None:
         json.dump(scores, f)
 
 
+# ------------------------------------------------------------------ ultralytics YOLO
+class YOLODetector:
+    """An ultralytics YOLO-seg model behind ``detect(images) -> matterport-style result
+    dicts``: masks at the image's full resolution (``retina_masks``), detections ranked down to
+    score 0.05, at most 100, class ``k`` of the YOLO labels as dataset class ``k + 1``."""
+
+    def __init__(self, weights: str, imgsz: int):
+        from ultralytics import YOLO
+        self.model, self.imgsz = YOLO(weights), imgsz
+
+    def detect(self, images):
+        import numpy as np
+        results = []
+        for image in images:
+            out = self.model.predict(np.ascontiguousarray(image[..., ::-1]),  # it reads BGR
+                                     imgsz=self.imgsz, conf=0.05, max_det=100, device="cpu",
+                                     retina_masks=True, verbose=False)[0]
+            if len(out.boxes) == 0 or out.masks is None:
+                results.append({"rois": np.zeros((0, 4), np.int32),
+                                "class_ids": np.zeros(0, np.int32),
+                                "scores": np.zeros(0, np.float32),
+                                "masks": np.zeros(image.shape[:2] + (0,), bool)})
+                continue
+            boxes = out.boxes.xyxy.numpy()
+            masks = out.masks.data.numpy() > 0.5
+            assert masks.shape[1:] == image.shape[:2], (masks.shape, image.shape)
+            results.append({
+                "rois": np.round(boxes[:, [1, 0, 3, 2]]).astype(np.int32),
+                "class_ids": out.boxes.cls.numpy().astype(np.int32) + 1,
+                "scores": out.boxes.conf.numpy().astype(np.float32),
+                "masks": np.moveaxis(masks, 0, -1)})
+        return results
+
+
+def yolo_dataset(args, work: str) -> str:
+    """The train and val splits in the YOLO-seg layout, written by ``maskrcnn convert``; and
+    a data.yaml for training whose ``val`` is the train split (as ours calibrates on train:
+    the val split is the test, never seen in training). Returns that yaml's path."""
+    import yaml
+    out = os.path.join(work, "kudzu_yolo")
+    for split in ("train", "val"):
+        subprocess.run([sys.executable, "-m", "maskrcnn", "convert", args.data, "--format", "via",
+                        "--split", split, "--to", "yolo", "--output", out], check=True,
+                       cwd=os.path.dirname(HERE))
+    with open(os.path.join(out, "data.yaml")) as f:
+        data = yaml.safe_load(f)
+    data.update(path=out, val=data["train"])
+    path = os.path.join(out, "train_only.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+    return path
+
+
+def train_yolo(args) -> None:
+    """Runs in its own process: ultralytics' defaults from the model yaml (no weights), but
+    ``imgsz``, CPU, the seed and its ``time`` limit; keeps a copy of last.pt when each
+    1/curve-points of the budget has passed, for the curve."""
+    started = time.time()
+    import shutil
+
+    from ultralytics import YOLO
+    from ultralytics.utils import SETTINGS
+    SETTINGS.update(sync=False)  # no usage events sent (it is off line anyway)
+
+    budget = args.seconds
+    marks = [budget * k / args.curve_points for k in range(1, args.curve_points)]
+    kept = []
+
+    def keep(trainer):
+        elapsed = time.time() - started
+        if marks and elapsed >= marks[0]:
+            while marks and elapsed >= marks[0]:
+                marks.pop(0)
+            path = os.path.join(os.path.dirname(trainer.last), f"at_{elapsed:.0f}s.pt")
+            shutil.copy2(trainer.last, path)
+            kept.append({"weights": path, "seconds": elapsed, "epochs": trainer.epoch + 1})
+
+    model = YOLO(args.yolo_model)
+    model.add_callback("on_model_save", keep)
+    name = f"yolo_{args.yolo_imgsz[0]}"
+    model.train(data=args.yolo_data, imgsz=args.yolo_imgsz[0], device="cpu", seed=args.seed,
+                time=budget / 3600, project=os.path.dirname(args.out), name=name,
+                exist_ok=True, plots=False)
+    trainer = model.trainer
+    wall = time.time() - started
+    kept.append({"weights": str(trainer.last), "seconds": wall, "epochs": trainer.epoch + 1})
+    with open(args.out, "w") as f:
+        json.dump({"wall_seconds": wall, "epochs": trainer.epoch + 1,
+                   "epochs_planned": trainer.epochs, "imgsz": args.yolo_imgsz[0],
+                   "model": args.yolo_model, "checkpoints": kept}, f)
+
+
+def score_yolo(args) -> None:
+    torch_before_tensorflow()
+    detector = YOLODetector(args.score_yolo, args.yolo_imgsz[0])
+    val = load_split(args.data, "val")
+    scores = score_detector(detector, val, args.count_score,
+                            choose_on=load_split(args.data, "train") if args.final else None)
+    with open(args.out, "w") as f:
+        json.dump(scores, f)
+
+
+def run_yolo(args, work: str, seconds: float, imgsz: int) -> dict:
+    """Convert, train at ``imgsz`` in its own process, score each kept checkpoint."""
+    out = os.path.join(work, f"yolo_{imgsz}.json")
+    command = [sys.executable, __file__, "--data", args.data, "--train-yolo", "--seconds",
+               str(seconds), "--out", out, "--seed", str(args.seed), "--yolo-model",
+               args.yolo_model, "--yolo-imgsz", str(imgsz), "--yolo-data",
+               yolo_dataset(args, work), "--curve-points", str(args.curve_points)]
+    print("yolo:", " ".join(command), flush=True)
+    env = dict(os.environ, YOLO_OFFLINE="1")
+    with open(os.path.join(work, f"yolo_{imgsz}_train.log"), "w") as log:
+        subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+    with open(out) as f:
+        trained = json.load(f)
+    curve = []
+    for i, point in enumerate(trained["checkpoints"]):
+        final = i == len(trained["checkpoints"]) - 1
+        scored = os.path.join(work, f"yolo_{imgsz}_eval.json")
+        subprocess.run([sys.executable, __file__, "--data", args.data, "--score-yolo",
+                        point["weights"], "--yolo-imgsz", str(imgsz), "--out", scored,
+                        "--count-score", str(args.count_score)] + (["--final"] if final else []),
+                       check=True, env=env)
+        with open(scored) as f:
+            scores = json.load(f)
+        scores.update(minutes=point["seconds"] / 60, epochs=point["epochs"],
+                      checkpoint=os.path.basename(point["weights"]))
+        curve.append(scores)
+        print(f"yolo {imgsz} px {scores['checkpoint']} at {scores['minutes']:.1f} min "
+              f"({point['epochs']} epochs): mask AP {scores['mask_AP']:.1f}", flush=True)
+    return dict(trained, final=curve[-1], curve=curve, command=" ".join(command))
+
+
 def run_torchvision(args, work: str, seconds: float) -> dict:
     out = os.path.join(work, "torchvision.json")
     command = [sys.executable, __file__, "--data", args.data, "--train-torchvision",
@@ -265,6 +445,61 @@ def table(ours: dict, tv: dict) -> str:
     return "\n".join(lines)
 
 
+def _summary(framework: str, image_size: str, record: dict, final: dict, curve) -> dict:
+    """One framework's row: its training, its scores on the val split, its curve."""
+    keys = ("mask_AP", "box_AP", "mask_AP50", "voc_mAP50", "count_error_mean",
+            "operating_threshold", "count_error_at_operating", "count_threshold_chosen_on_train",
+            "count_error_at_chosen", "best_threshold_on_test", "count_error_best_on_test",
+            "seconds_per_image_median")
+    row = {"framework": framework, "image_size": image_size,
+           "steps": record.get("steps"), "epochs": record.get("epochs"),
+           "wall_seconds": record["wall_seconds"]}
+    row.update({k: final[k] if k in final and math.isfinite(final[k]) else None for k in keys})
+    row["curve"] = [{"minutes": c["minutes"], "mask_AP": c["mask_AP"], "box_AP": c["box_AP"],
+                     "mask_AP50": c["mask_AP50"], **({"epochs": c["epochs"]} if "epochs" in c
+                                                    else {})} for c in curve]
+    row["command"] = record.get("command")
+    return row
+
+
+def store(args) -> None:
+    """Gather the runs in ``--work`` (ours.json, yolo_*_result.json, torchvision.json) as
+    ``--store KEY`` of ``--json``, the other keys kept; ``--store-extra`` (a JSON file: the
+    machine, the command lines, notes) merged into the record."""
+    work, runs = args.work, {}
+    if os.path.isfile(os.path.join(work, "ours.json")):
+        with open(os.path.join(work, "ours.json")) as f:
+            ours = json.load(f)
+        size = "576-768 (pad64), 384 crops in training"
+        runs["ours"] = _summary("ours (maskrcnn train, ResNet-18-FPN)", size, ours,
+                                ours["final"], ours["curve"])
+    for path in sorted(glob.glob(os.path.join(work, "yolo_*_result.json")),
+                       key=lambda p: -int(p.split("_")[-2])):
+        with open(path) as f:
+            yolo = json.load(f)
+        name = os.path.splitext(yolo["model"])[0]
+        runs[f"{name} {yolo['imgsz']}"] = _summary(f"ultralytics {name}", str(yolo["imgsz"]),
+                                                   yolo, yolo["final"], yolo["curve"])
+    if os.path.isfile(os.path.join(work, "torchvision.json")):
+        with open(os.path.join(work, "torchvision.json")) as f:
+            tv = json.load(f)
+        runs["torchvision"] = _summary("torchvision Mask R-CNN, ResNet-18-FPN",
+                                       "576-768 (as ours)", tv, tv,
+                                       [dict(tv, minutes=tv["wall_seconds"] / 60)])
+    record = {}
+    if args.store_extra:
+        with open(args.store_extra) as f:
+            record.update(json.load(f))
+    record.update(runs=runs)
+    with open(args.json) as f:
+        results = json.load(f)
+    results[args.store] = record
+    with open(args.json, "w") as f:
+        json.dump(results, f, indent=1)
+        f.write("\n")
+    print(f"{args.json}: {args.store} with {', '.join(runs)}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "datasets",
@@ -277,36 +512,62 @@ def main() -> None:
     p.add_argument("--curve-points", type=int, default=6, help="checkpoints scored (last N)")
     p.add_argument("--tv-lr", type=float, default=0.01, help="torchvision's learning rate")
     p.add_argument("--tv-batch", type=int, default=2, help="torchvision's images per step")
-    p.add_argument("--only", choices=["ours", "torchvision"], default=None)
+    p.add_argument("--only", choices=["ours", "torchvision", "yolo"], default=None)
+    p.add_argument("--yolo-model", default="yolo26n-seg.yaml",
+                   help="ultralytics model yaml, trained from scratch")
+    p.add_argument("--yolo-imgsz", type=int, nargs="+", default=[640, 320],
+                   help="YOLO image sizes, one run each (640 is ultralytics' default)")
     p.add_argument("--seconds", type=float, default=None,
                    help="torchvision's wall time (default: what ours took)")
+    p.add_argument("--ours-started", type=float, default=None,
+                   help="score the checkpoints already in --work, of a run of ours started at "
+                        "this time (seconds since the epoch) and lasting --ours-wall seconds")
+    p.add_argument("--ours-wall", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--work", default="/tmp/bench_real_data")
     p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--store", default=None, metavar="KEY",
+                   help="only gather the runs in --work into --json under KEY (others kept)")
+    p.add_argument("--store-extra", default=None,
+                   help="with --store: a JSON file of fields to add (machine, commands, notes)")
     p.add_argument("--ours-args", nargs=argparse.REMAINDER, default=[],
                    help="more arguments for maskrcnn train (last on the line)")
     # internal: the subprocesses
     p.add_argument("--score-ours", default=None, help=argparse.SUPPRESS)
     p.add_argument("--train-torchvision", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--train-yolo", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--yolo-data", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--score-yolo", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--final", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.score_ours:
         return score_ours(args)
     if args.train_torchvision:
         return train_torchvision(args)
+    if args.train_yolo:
+        return train_yolo(args)
+    if args.score_yolo:
+        return score_yolo(args)
+    if args.store:
+        return store(args)
     os.makedirs(args.work, exist_ok=True)
     results = {"data": os.path.abspath(args.data), "minutes": args.minutes,
                "cpus": os.cpu_count()}
     saved = os.path.join(args.work, "ours.json")
-    if args.only != "torchvision":
+    if args.only is None or args.only == "ours":
         results["ours"] = run_ours(args, args.work)
         with open(saved, "w") as f:
             json.dump(results["ours"], f)
     elif os.path.isfile(saved):  # the last run of ours in --work, for the table
         with open(saved) as f:
             results["ours"] = json.load(f)
-    if args.only != "ours":
-        seconds = args.seconds or results.get("ours", {}).get("wall_seconds") or \
-            args.minutes * 60
+    seconds = args.seconds or results.get("ours", {}).get("wall_seconds") or args.minutes * 60
+    if args.only is None or args.only == "yolo":
+        for imgsz in args.yolo_imgsz:
+            results[f"yolo_{imgsz}"] = run_yolo(args, args.work, seconds, imgsz)
+            with open(os.path.join(args.work, f"yolo_{imgsz}_result.json"), "w") as f:
+                json.dump(results[f"yolo_{imgsz}"], f)
+    if args.only is None or args.only == "torchvision":
         results["torchvision"] = run_torchvision(args, args.work, seconds)
     if "ours" in results and "torchvision" in results:
         print(table(results["ours"], results["torchvision"]))

@@ -20,7 +20,7 @@ def run(args) -> int:
     print(f"held-out images: {args.test_images}")
     print(f"COCO tables of the held-out images (percent):\n"
           f"{format_table(result.evaluation.coco_table())}")
-    if result.calibration is not None:
+    if result.calibration is not None and args.quiet:  # else training's end said it
         print(f"operating point: {result.calibration.describe()}")
     print(f"counts of the held-out images at that threshold, {result.evaluation.counting()}")
     print(f"checkpoint: {result.checkpoint}")

@@ -175,7 +175,7 @@ def run(args) -> int:
     config.display()  # the effective config, as the run uses it
     model = MaskRCNN("training", config, args.model_dir)
     if not from_scratch:
-        print(model.init_weights(start or args.weights, exclude=exclude))
+        model.init_weights(start or args.weights, exclude=exclude)  # it prints its report
     first_epoch = model.epoch
     budget, more = None, args.epochs or 10
     if args.steps or args.budget_minutes:
